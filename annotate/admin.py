@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from . import models
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 0
+
+
+@admin.register(models.Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(models.Cohort)
+class CohortAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace"]
+    list_filter = ["workspace"]
+    filter_horizontal = ["members"]
+
+
+class CriterionInline(admin.StackedInline):
+    model = models.Criterion
+    extra = 0
+
+
+@admin.register(models.Rubric)
+class RubricAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "archived_at"]
+    list_filter = ["workspace"]
+
+
+@admin.register(models.RubricVersion)
+class RubricVersionAdmin(admin.ModelAdmin):
+    list_display = ["rubric", "number", "status", "published_at"]
+    inlines = [CriterionInline]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_published
+
+
+@admin.register(models.Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "kind", "judgments_per_item", "status"]
+    list_filter = ["workspace", "kind", "status"]
+    filter_horizontal = ["cohorts"]
+    readonly_fields = ["items_total", "items_complete"]
+
+
+@admin.register(models.Judgment)
+class JudgmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "queue", "item", "reviewer", "created_at", "revision"]
+    list_filter = ["queue"]
+    readonly_fields = [f.name for f in models.Judgment._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,416 @@
+"""Workspaces, people, rubrics, queues, items, assignments and judgments.
+
+Rules that must never break live in the database as constraints: one judgment per
+reviewer per item, one assignment per reviewer per item, never more judgments on an
+item than it needs, published rubric versions never change (enforced in ``save``
+and ``delete`` here and by the only code path that writes criteria).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    AUTHOR = "author", "Rubric author"
+    ENGINEER = "engineer", "Engineer"
+    REVIEWER = "reviewer", "Reviewer"
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
+    expertise = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} as {self.role}"
+
+    @property
+    def can_author(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AUTHOR)
+
+    @property
+    def can_read_setup(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AUTHOR, Role.ENGINEER)
+
+
+class Cohort(models.Model):
+    """A named group of reviewers, such as clinicians or lay reviewers."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="cohorts")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="cohort_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rubric(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rubrics")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def latest_published(self) -> RubricVersion | None:
+        return (
+            self.versions.filter(status=RubricVersion.Status.PUBLISHED).order_by("-number").first()
+        )
+
+
+class PublishedVersionError(Exception):
+    """Raised on an attempt to change a published rubric version."""
+
+
+class RubricVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to reviewers.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "number"], name="rubric_version_unique"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="rubric_version_published_has_time",
+            ),
+        ]
+        ordering = ["rubric_id", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.rubric.name} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._stored_status() == self.Status.PUBLISHED:
+            raise PublishedVersionError(f"{self} is published and cannot change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_status() == self.Status.PUBLISHED:
+            raise PublishedVersionError(f"{self} is published and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def _stored_status(self) -> str | None:
+        if self.pk is None:
+            return None
+        return RubricVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+
+
+class CriterionKind(models.TextChoices):
+    LIKERT = "likert", "Likert scale"
+    PASS_FAIL = "pass_fail", "Pass / fail"
+    CATEGORICAL = "categorical", "Categories"
+    NUMERIC = "numeric", "Number"
+    FREE_TEXT = "free_text", "Free text"
+
+
+class Criterion(models.Model):
+    """One question of a rubric version.
+
+    ``config`` holds what the kind needs:
+    likert: ``{"levels": [{"value": 1, "label": "...", "description": "..."}, ...]}``;
+    categorical: ``{"options": [{"value": "none", "label": "None", "description": ""}]}``;
+    numeric: ``{"min": 0, "max": 10, "step": 1}``; free_text: ``{"max_length": 2000}``.
+    """
+
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.CASCADE, related_name="criteria"
+    )
+    key = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    help_text = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=CriterionKind.choices)
+    required = models.BooleanField(default=True)
+    weight = models.FloatField(default=1.0)
+    position = models.PositiveIntegerField(default=0)
+    pairwise_preference = models.BooleanField(default=False)
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["rubric_version_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rubric_version", "key"], name="criterion_key_unique"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="criterion_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=CriterionKind.values), name="criterion_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.kind})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._version_is_published():
+            raise PublishedVersionError("Criteria of a published rubric version cannot change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._version_is_published():
+            raise PublishedVersionError("Criteria of a published rubric version cannot change.")
+        return super().delete(*args, **kwargs)
+
+    def _version_is_published(self) -> bool:
+        return RubricVersion.objects.filter(
+            pk=self.rubric_version_id, status=RubricVersion.Status.PUBLISHED
+        ).exists()
+
+    @property
+    def levels(self) -> list[dict]:
+        return list(self.config.get("levels", []))
+
+    @property
+    def options(self) -> list[dict]:
+        return list(self.config.get("options", []))
+
+    def choices(self) -> list[dict]:
+        """The discrete answers a reviewer picks from, in order, for keyboard shortcuts."""
+        if self.kind == CriterionKind.LIKERT:
+            return self.levels
+        if self.kind == CriterionKind.CATEGORICAL:
+            return self.options
+        if self.kind == CriterionKind.PASS_FAIL:
+            return [
+                {"value": "pass", "label": "Pass", "description": ""},
+                {"value": "fail", "label": "Fail", "description": ""},
+            ]
+        return []
+
+
+class Queue(models.Model):
+    class Kind(models.TextChoices):
+        RUBRIC = "rubric", "Rubric"
+        PAIRWISE = "pairwise", "Pairwise"
+
+    class Order(models.TextChoices):
+        RANDOM = "random", "Random"
+        OLDEST = "oldest", "Oldest first"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="queues")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RUBRIC)
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.PROTECT, related_name="queues"
+    )
+    cohorts = models.ManyToManyField(Cohort, related_name="queues", blank=True)
+    judgments_per_item = models.PositiveIntegerField(default=1)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to reviewers.")
+    lease_seconds = models.PositiveIntegerField(default=settings.QUORUM_DEFAULT_LEASE_SECONDS)
+    order = models.CharField(max_length=20, choices=Order.choices, default=Order.RANDOM)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    due_date = models.DateField(null=True, blank=True)
+    items_total = models.PositiveIntegerField(default=0)
+    items_complete = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(judgments_per_item__gte=1), name="queue_k_at_least_one"
+            ),
+            models.CheckConstraint(condition=Q(lease_seconds__gte=30), name="queue_lease_min"),
+            models.CheckConstraint(
+                condition=Q(items_complete__lte=F("items_total")), name="queue_complete_le_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+def _random_sort_key() -> int:
+    return secrets.randbits(31)
+
+
+class Item(models.Model):
+    """A snapshot of what is graded. It never changes once a judgment refers to it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETE = "complete", "Complete"
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="items")
+    input_text = models.TextField(blank=True)
+    input_messages = models.JSONField(default=list, blank=True)
+    output = models.TextField()
+    model_name = models.CharField(max_length=200, blank=True)
+    model_version = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    source_log = models.ForeignKey(
+        "evals.Log", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    judgments_needed = models.PositiveIntegerField()
+    judgment_count = models.PositiveIntegerField(default=0)
+    # Judgments plus live leases: the number of the item's k slots already spoken for.
+    reserved = models.PositiveIntegerField(default=0)
+    sort_key = models.PositiveIntegerField(default=_random_sort_key)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("judgments_needed")), name="item_reserved_within_k"
+            ),
+            models.CheckConstraint(
+                condition=Q(judgment_count__lte=F("reserved")), name="item_judgments_le_reserved"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["queue", "sort_key"],
+                condition=Q(state="open"),
+                name="item_open_random",
+            ),
+            models.Index(
+                fields=["queue", "id"], condition=Q(state="open"), name="item_open_oldest"
+            ),
+            models.Index(fields=["queue", "state"], name="item_queue_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} in queue {self.queue_id}"
+
+
+class Assignment(models.Model):
+    """A reviewer's lease on one of an item's k slots."""
+
+    class State(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.LEASED)
+    leased_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="assignment_once_per_item"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["queue", "reviewer"], condition=Q(state="leased"), name="assignment_live"
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(state="leased"), name="assignment_expiry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.state})"
+
+
+class Judgment(models.Model):
+    """One reviewer's answers on one item. Edits keep the earlier answers as revisions."""
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="judgments")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="judgments")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgments"
+    )
+    assignment = models.OneToOneField(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="judgment"
+    )
+    rubric_version = models.ForeignKey(
+        RubricVersion, on_delete=models.PROTECT, related_name="judgments"
+    )
+    answers = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="judgment_once_per_item"),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "reviewer"], name="judgment_queue_reviewer"),
+            models.Index(fields=["queue", "created_at"], name="judgment_queue_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"judgment {self.pk} on item {self.item_id}"
+
+
+class JudgmentRevision(models.Model):
+    """An earlier version of a judgment's answers, kept when the judgment is edited."""
+
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    answers = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    recorded_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["judgment", "revision"], name="judgment_revision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.revision} of judgment {self.judgment_id}"

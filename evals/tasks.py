@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import jobs
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def requeue_stale_jobs() -> int:
+    """Re-send jobs whose worker died mid-run (their heartbeat went stale)."""
+    return jobs.requeue_stale_jobs()

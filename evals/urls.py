@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
+]

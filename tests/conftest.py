@@ -1,0 +1,269 @@
+"""Shared fixtures: named users, service switches, a real Celery worker, a real browser.
+
+``QUORUM_REQUIRE_SERVICES=1`` (set by CI) turns every "service missing" into a
+failure instead of a skip. Tests marked ``postgres`` are deselected, with a note in
+the summary, when the run's database is SQLite: the PostgreSQL pass runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from annotate.models import Cohort, Role, Workspace
+
+from .factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("QUORUM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("QUORUM_CHROMIUM", "/usr/bin/chromium")
+
+
+def _using_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def service_missing(what: str) -> None:
+    """Fail when CI says services are there; otherwise skip with the reason shown."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (QUORUM_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available; set QUORUM_REQUIRE_SERVICES=1 to make this a failure")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _using_postgres():
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        config._quorum_pg_deselected = len(dropped)  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    dropped = getattr(config, "_quorum_pg_deselected", 0)
+    if dropped:
+        terminalreporter.write_line(
+            f"{dropped} PostgreSQL-only tests deselected: this run's database is SQLite; "
+            "run with DATABASE_URL=postgres://... to include them."
+        )
+
+
+# --- Named users ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return WorkspaceFactory(name="Patient messages", slug="patient-messages")
+
+
+@pytest.fixture
+def clinicians(workspace) -> Cohort:
+    return Cohort.objects.create(workspace=workspace, name="Clinicians")
+
+
+def _member(workspace: Workspace, username: str, role: str):
+    user = UserFactory(username=username)
+    MembershipFactory(workspace=workspace, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(workspace):
+    return _member(workspace, "alice-admin", Role.ADMIN)
+
+
+@pytest.fixture
+def author(workspace):
+    return _member(workspace, "paula-author", Role.AUTHOR)
+
+
+@pytest.fixture
+def engineer(workspace):
+    return _member(workspace, "eric-engineer", Role.ENGINEER)
+
+
+@pytest.fixture
+def reviewer(workspace, clinicians):
+    user = _member(workspace, "carla-clinician", Role.REVIEWER)
+    clinicians.members.add(user)
+    return user
+
+
+@pytest.fixture
+def second_reviewer(workspace, clinicians):
+    user = _member(workspace, "chen-clinician", Role.REVIEWER)
+    clinicians.members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A reviewer and admin of another workspace, with no membership in ``workspace``."""
+    other = WorkspaceFactory(name="Other team", slug="other-team")
+    return _member(other, "oscar-outsider", Role.ADMIN)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+# --- Services ---------------------------------------------------------------------------
+
+
+def redis_url() -> str:
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if broker.startswith("redis://"):
+        return broker
+    return os.environ.get("QUORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_client():
+    import redis
+
+    client = redis.Redis.from_url(redis_url(), socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        service_missing(f"Redis at {redis_url()}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def postgres() -> None:
+    if not _using_postgres():
+        service_missing("PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL that points another process at this test run's database."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "")
+    password = quote(db.get("PASSWORD") or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path, redis_client) -> Iterator[dict]:
+    """A real ``celery worker`` process on Redis, reading this test run's database.
+
+    Yields the environment it runs with, so a test can send tasks to the same broker.
+    """
+    broker = redis_url()
+    redis_client.flushdb()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "",
+        "QUORUM_VAR_DIR": str(tmp_path),
+    }
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "quorum",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=test-{os.getpid()}@%h",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("Celery worker exited early:\n" + log.read_text())
+        if "ready." in log.read_text():
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("Celery worker did not start in 60 s:\n" + log.read_text())
+    yield {"env": env, "broker": broker, "log": log, "process": proc}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# --- Browser ----------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        service_missing(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def login(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
