@@ -1,0 +1,82 @@
+"""The HTTP API under /api/v1/: one NinjaAPI, token auth, one error format.
+
+Each app adds its endpoints as a Router in its own module (``evals/api_*.py``,
+``annotate/api.py``) and registers it in ``ROUTERS`` below. Every request is
+authenticated with a workspace token and sees only that workspace's objects:
+another workspace's object answers 404, like a missing one.
+
+Errors always look like ``{"error": {"code": "...", "message": "...", "details": ...}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from evals.models import ApiToken
+from evals.tokens import verify_token
+
+
+class TokenAuth(HttpBearer):
+    openapi_description = "A workspace API token: `Authorization: Bearer qrm_...`"
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = verify_token(token)
+        if found is not None:
+            request.api_token = found  # type: ignore[attr-defined]
+            request.workspace = found.workspace  # type: ignore[attr-defined]
+        return found
+
+
+api = NinjaAPI(
+    title="Quorum API",
+    version="1",
+    description="Push production logs, manage queues, read judgments, agreement and exports.",
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, 401, "unauthenticated", "A valid, unrevoked workspace API token is required."
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(request, 422, "invalid", "The request is not valid.", exc.errors)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", "No such object in this workspace.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+@api.get("/whoami", tags=["auth"], summary="The workspace this token belongs to")
+def whoami(request: HttpRequest) -> dict[str, str]:
+    token: ApiToken = request.api_token  # type: ignore[attr-defined]
+    return {"workspace": token.workspace.slug, "token": token.name}
+
+
+# Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)
