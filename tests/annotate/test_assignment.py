@@ -120,4 +120,4 @@ def test_submit_and_next_item_use_the_same_queries_at_any_queue_size(
 
 # Session, user, membership, queue, assignment, criteria, lock, update, insert judgment,
 # item counters, completion, next claim (live lease, candidate, reserve, insert), progress.
-EXPECTED_SUBMIT_QUERIES = {"postgresql": 20, "sqlite": 20}
+EXPECTED_SUBMIT_QUERIES = {"postgresql": 23, "sqlite": 23}
