@@ -46,3 +46,23 @@ def test_audit_events_cannot_be_changed_or_deleted(workspace, admin_user):
         AuditEvent.objects.filter(pk=event.pk).update(summary="rewritten")
     event.refresh_from_db()
     assert event.summary == "made an author"
+
+
+def test_admins_read_the_audit_log(client, workspace, admin_user):
+    audit.record(workspace, admin_user, "token.create", summary="<b>ci</b> token")
+    client.force_login(admin_user)
+    response = client.get(f"/w/{workspace.slug}/audit/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "token.create" in body and "&lt;b&gt;ci&lt;/b&gt; token" in body
+
+
+@pytest.mark.parametrize("who", ["author", "engineer", "reviewer"])
+def test_only_admins_read_the_audit_log(client, workspace, request, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(f"/w/{workspace.slug}/audit/").status_code == 403
+
+
+def test_other_workspaces_get_404_for_the_audit_log(client, workspace, outsider):
+    client.force_login(outsider)
+    assert client.get(f"/w/{workspace.slug}/audit/").status_code == 404
