@@ -123,6 +123,21 @@ def test_gunicorn_redirects_plain_http_but_answers_the_health_check(gunicorn):
     assert redirect.value.headers["Location"] == f"https://{HOST}/login/"
 
 
+def test_the_container_health_check_passes_against_gunicorn(gunicorn, deployed):
+    base, proc, log = gunicorn
+    wait_for_http(f"{base}/healthz", proc, log, headers={"Host": HOST})
+    env = {**deployed["env"], "HEALTHCHECK_URL": f"{base}/healthz"}
+    result = subprocess.run(
+        [sys.executable, "-m", "quorum.healthcheck"], cwd=ROOT, env=env, capture_output=True
+    )
+    assert result.returncode == 0, result.stdout
+    env["HEALTHCHECK_URL"] = f"{base}/nowhere"
+    result = subprocess.run(
+        [sys.executable, "-m", "quorum.healthcheck"], cwd=ROOT, env=env, capture_output=True
+    )
+    assert result.returncode == 1
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
