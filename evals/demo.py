@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from annotate.items import add_items
@@ -219,13 +220,15 @@ def _create_people(workspace: Workspace) -> dict[str, Cohort]:
         ),
     }
     user_model = get_user_model()
+    # One hash for the one shared password: hashing nine times would take seconds.
+    password_hash = make_password(DEMO_PASSWORD)
     for spec in DEMO_USERS:
         user, _ = user_model.objects.get_or_create(username=spec.username)
         user.first_name, user.last_name = spec.first_name, spec.last_name
         user.email = f"{spec.username}@demo.quorum.invalid"
         user.is_staff = user.is_superuser = spec.superuser
         user.is_active = True
-        user.set_password(DEMO_PASSWORD)
+        user.password = password_hash
         user.save()
         Membership.objects.create(
             workspace=workspace, user=user, role=spec.role, expertise=spec.expertise

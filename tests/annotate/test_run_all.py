@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, base_env, free_port, migrate, wait_for_http, wait_for_text
+from tests.processes import ROOT, base_env, free_port, manage, migrate, wait_for_http, wait_for_text
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree")
 
@@ -54,7 +54,11 @@ def cmdline(pid: int) -> str:
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory) -> Path:
-    return migrate(tmp_path_factory.mktemp("template"))
+    """A migrated database with the demo workspace, copied into each test's var dir."""
+    var_dir = migrate(tmp_path_factory.mktemp("template"))
+    result = manage(base_env(var_dir), "load_demo")
+    assert result.returncode == 0, result.stderr
+    return var_dir
 
 
 @pytest.fixture
@@ -85,6 +89,8 @@ def test_run_all_serves_the_login_page_runs_a_worker_and_beat_and_stops_them_on_
     wait_for_text(log, "ready.", proc)  # the worker
     wait_for_text(log, "beat: Starting", proc)
     wait_for_text(log, f"Quorum is running at http://127.0.0.1:{port}/", proc)
+    wait_for_text(log, "demo-clinician1", proc)  # the demo logins
+    assert "password for all: quorum-demo" in log.read_text()
 
     tree = descendants(proc.pid)
     commands = " | ".join(cmdline(pid) for pid in tree)
