@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
 from collections import Counter
 
 import pytest
@@ -121,3 +123,30 @@ def test_a_demo_clinician_can_claim_an_item_in_the_clinician_queue():
     assert assignment is not None
     assert assignment.item.queue_id == queue.pk
     assert claim_next(workspace.queues.get(name="Lay clarity review"), clinician) is not None
+
+
+@pytest.mark.django_db
+def test_a_demo_clinician_opens_the_clinician_queue_and_sees_a_markdown_rendered_item(client):
+    workspace = demo.load_demo()
+    queue = workspace.queues.get(name="Clinician review")
+    client.login(username="demo-clinician1", password=demo.DEMO_PASSWORD)
+    home = client.get(f"/w/{workspace.slug}/")
+    assert home.status_code == 200
+    assert "Clinician review" in home.content.decode()
+    assert "Lay clarity review" not in home.content.decode()
+    page = client.get(f"/w/{workspace.slug}/queues/{queue.pk}/grade/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Agreement with medical consensus" in html
+    assert "Fully in line with current consensus" in html  # level texts next to the scale
+    item = queue.assignments.get(reviewer__username="demo-clinician1").item
+    plain_words = re.findall(r"[A-Za-z ]{12,}", item.output)[0]
+    assert plain_words in html_module.unescape(html)
+
+
+@pytest.mark.django_db
+def test_a_lay_reviewer_cannot_open_the_clinician_queue(client):
+    workspace = demo.load_demo()
+    queue = workspace.queues.get(name="Clinician review")
+    client.login(username="demo-lay1", password=demo.DEMO_PASSWORD)
+    assert client.get(f"/w/{workspace.slug}/queues/{queue.pk}/grade/").status_code == 404
