@@ -185,7 +185,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "quorum.auth_backends.ThrottledBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Login throttling: after 5 failures for one username from one address, that pair is
