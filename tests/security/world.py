@@ -1,0 +1,216 @@
+"""One workspace with an object of every kind, and the people who try to reach it.
+
+The permission matrix test and the XSS test both build URLs from the resolver; this
+module turns each URL keyword (``slug``, ``queue_id``, ...) into the id of a real
+object of the world. A route with a keyword that has no resolver here fails the
+tests with a message naming what to add to ``KWARG_RESOLVERS``.
+
+``text(field)`` fills every free-text field: plain words for the permission test,
+attack payloads for the XSS test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from annotate.assignment import claim_next
+from annotate.items import add_items
+from annotate.models import Cohort, CriterionKind, Membership, Queue, Role, Workspace
+from annotate.rubrics import create_rubric, publish
+from tests.factories import PASSWORD
+
+User = get_user_model()
+
+# The seven kinds of visitor of the written matrix, in the order of its columns.
+ROLES = ("admin", "author", "engineer", "reviewer_in", "reviewer_out", "other", "anonymous")
+
+TextFn = Callable[[str], str]
+
+
+def plain(field_name: str) -> str:
+    return f"plain {field_name}"
+
+
+@dataclass
+class World:
+    text: TextFn
+    workspace: Workspace = None  # type: ignore[assignment]
+    other_workspace: Workspace = None  # type: ignore[assignment]
+    users: dict[str, Any] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, make: Callable[[World], Any]) -> Any:
+        """The world's object ``key``, made on first use."""
+        if key not in self.objects:
+            self.objects[key] = make(self)
+        return self.objects[key]
+
+    @property
+    def queue(self) -> Queue:
+        return self.objects["queue"]
+
+
+def _user(world: World, role_key: str, username: str) -> Any:
+    t = world.text
+    user = User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        first_name=t(f"{role_key}.first_name")[:150],
+        last_name=t(f"{role_key}.last_name")[:150],
+        email=f"{username}@example.org",
+    )
+    world.users[role_key] = user
+    return user
+
+
+def criteria_spec(t: TextFn) -> list[dict[str, Any]]:
+    levels = [
+        {"value": v, "label": t(f"level{v}.label")[:200], "description": t(f"level{v}.description")}
+        for v in range(1, 6)
+    ]
+    return [
+        {
+            "key": "accuracy",
+            "name": t("criterion.name")[:200],
+            "help_text": t("criterion.help_text"),
+            "kind": CriterionKind.LIKERT,
+            "config": {"levels": levels},
+        },
+        {
+            "key": "harm",
+            "name": t("criterion2.name")[:200],
+            "help_text": t("criterion2.help_text"),
+            "kind": CriterionKind.CATEGORICAL,
+            "config": {
+                "options": [
+                    {"value": "none", "label": t("option1.label"), "description": t("option1.d")},
+                    {"value": "severe", "label": t("option2.label"), "description": t("o2.d")},
+                ]
+            },
+        },
+        {"key": "safe", "name": t("criterion3.name")[:200], "kind": CriterionKind.PASS_FAIL},
+        {
+            "key": "comment",
+            "name": t("criterion4.name")[:200],
+            "kind": CriterionKind.FREE_TEXT,
+            "required": False,
+        },
+    ]
+
+
+def item_rows(t: TextFn, n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "input_text": t(f"item{i}.input_text"),
+            "input_messages": (
+                [
+                    {"role": t(f"item{i}.msg_role")[:40], "content": t(f"item{i}.msg_user")},
+                    {"role": "assistant", "content": t(f"item{i}.msg_assistant")},
+                ]
+                if i % 2
+                else []
+            ),
+            "output": t(f"item{i}.output"),
+            "model_name": t(f"item{i}.model_name")[:200],
+            "model_version": t(f"item{i}.model_version")[:200],
+            "metadata": {"topic": t(f"item{i}.meta_topic"), t(f"item{i}.meta_key")[:60]: "x"},
+        }
+        for i in range(n)
+    ]
+
+
+def build_world(text: TextFn = plain, items: int = 6) -> World:
+    """The workspace, its people, a published rubric, a queue with items and a live lease."""
+    w = World(text=text)
+    t = text
+    w.workspace = Workspace.objects.create(name=t("workspace.name")[:200], slug="sec-ws")
+    w.other_workspace = Workspace.objects.create(name=t("other.name")[:200], slug="sec-other")
+    roles = {
+        "admin": Role.ADMIN,
+        "author": Role.AUTHOR,
+        "engineer": Role.ENGINEER,
+        "reviewer_in": Role.REVIEWER,
+        "reviewer_out": Role.REVIEWER,
+    }
+    for key, role in roles.items():
+        user = _user(w, key, f"sec-{key.replace('_', '-')}")
+        Membership.objects.create(workspace=w.workspace, user=user, role=role)
+    other = _user(w, "other", "sec-other")
+    Membership.objects.create(workspace=w.other_workspace, user=other, role=Role.ADMIN)
+    cohort = Cohort.objects.create(
+        workspace=w.workspace, name=t("cohort.name")[:100], description=t("cohort.d")[:300]
+    )
+    cohort.members.add(w.users["reviewer_in"])
+    w.objects["cohort"] = cohort
+    version = create_rubric(
+        w.workspace,
+        t("rubric.name")[:200],
+        criteria_spec(t),
+        description=t("rubric.description"),
+        instructions=t("rubric.instructions"),
+    )
+    publish(version, actor=w.users["author"])
+    w.objects["rubric_version"] = version
+    w.objects["rubric"] = version.rubric
+    queue = Queue.objects.create(
+        workspace=w.workspace,
+        name=t("queue.name")[:200],
+        rubric_version=version,
+        judgments_per_item=2,
+        instructions=t("queue.instructions"),
+    )
+    queue.cohorts.set([cohort])
+    add_items(queue, item_rows(t, items))
+    w.objects["queue"] = queue
+    w.objects["assignment"] = claim_next(queue, w.users["reviewer_in"])
+    # The other workspace has a queue too, so cross-workspace ids exist.
+    other_version = publish(create_rubric(w.other_workspace, "Other rubric", criteria_spec(plain)))
+    other_queue = Queue.objects.create(
+        workspace=w.other_workspace, name="Other queue", rubric_version=other_version
+    )
+    add_items(other_queue, item_rows(plain, 2))
+    w.objects["other_queue"] = other_queue
+    return w
+
+
+# --- URL keyword resolvers ----------------------------------------------------------------
+# Key: the keyword, or "url-name:keyword" when one route needs a different object.
+# Value: a function of the world returning the value to put in the URL.
+
+
+def _job(w: World) -> int:
+    from evals.models import Job
+
+    return Job.objects.create(
+        workspace=w.workspace, kind="export", task_name="evals.tasks.noop", created_by=None
+    ).pk
+
+
+KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
+    "slug": lambda w: w.workspace.slug,
+    "queue_id": lambda w: w.queue.pk,
+    "assignment_id": lambda w: w.objects["assignment"].pk,
+    "job_id": lambda w: w.get("job", _job),
+}
+
+
+class MissingResolver(LookupError):
+    pass
+
+
+def resolve_kwargs(world: World, url_name: str, keywords: list[str]) -> dict[str, Any]:
+    values = {}
+    for kw in keywords:
+        resolver = KWARG_RESOLVERS.get(f"{url_name}:{kw}") or KWARG_RESOLVERS.get(kw)
+        if resolver is None:
+            raise MissingResolver(
+                f"URL keyword {kw!r} of route {url_name!r} has no resolver: add "
+                f'"{kw}" (or "{url_name}:{kw}") to KWARG_RESOLVERS in tests/security/world.py, '
+                "returning the id of a real object of the world's workspace."
+            )
+        values[kw] = resolver(world)
+    return values
