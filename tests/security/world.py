@@ -17,9 +17,19 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from annotate import audit
 from annotate.assignment import claim_next
 from annotate.items import add_items
-from annotate.models import Cohort, CriterionKind, Membership, Queue, Role, Workspace
+from annotate.judging import Outcome, submit_judgment
+from annotate.models import (
+    Cohort,
+    CriterionKind,
+    Judgment,
+    Membership,
+    Queue,
+    Role,
+    Workspace,
+)
 from annotate.rubrics import create_rubric, publish
 from tests.factories import PASSWORD
 
@@ -166,7 +176,9 @@ def build_world(text: TextFn = plain, items: int = 6) -> World:
     queue.cohorts.set([cohort])
     add_items(queue, item_rows(t, items))
     w.objects["queue"] = queue
+    _judge_one(w, queue)
     w.objects["assignment"] = claim_next(queue, w.users["reviewer_in"])
+    audit.record(w.workspace, w.users["admin"], "security.test", queue, t("audit.summary"))
     # The other workspace has a queue too, so cross-workspace ids exist.
     other_version = publish(create_rubric(w.other_workspace, "Other rubric", criteria_spec(plain)))
     other_queue = Queue.objects.create(
@@ -175,6 +187,17 @@ def build_world(text: TextFn = plain, items: int = 6) -> World:
     add_items(other_queue, item_rows(plain, 2))
     w.objects["other_queue"] = other_queue
     return w
+
+
+def _judge_one(w: World, queue: Queue) -> None:
+    """A submitted judgment with free-text answers, so results pages have comments to show."""
+    reviewer = w.users["reviewer_in"]
+    lease = claim_next(queue, reviewer)
+    criteria = list(queue.rubric_version.criteria.all())
+    answers = {"accuracy": "4", "harm": "none", "safe": "pass", "comment": w.text("comment")[:2000]}
+    result = submit_judgment(queue, lease, criteria, answers)
+    assert result.outcome == Outcome.SAVED, result
+    w.objects["judgment"] = Judgment.objects.get(item_id=lease.item_id, reviewer=reviewer)
 
 
 # --- URL keyword resolvers ----------------------------------------------------------------
@@ -186,7 +209,13 @@ def _job(w: World) -> int:
     from evals.models import Job
 
     return Job.objects.create(
-        workspace=w.workspace, kind="export", task_name="evals.tasks.noop", created_by=None
+        workspace=w.workspace,
+        kind="export",
+        task_name="evals.tasks.noop",
+        status=Job.Status.FAILED,
+        error=w.text("job.error"),
+        params={"name": w.text("job.param")},
+        created_by=w.users["engineer"],
     ).pk
 
 

@@ -1,0 +1,143 @@
+"""Stored XSS: payloads in every field a person or a model fills, every page and fragment rendered.
+
+The world of the permission test is built with ``PayloadText``: every free-text field
+holds attack payloads. For every route the written matrix lets a role GET, Chromium
+loads the page as that role, then swaps the route's htmx fragment into the page with
+``htmx.ajax`` (so htmx processes whatever attributes the fragment carries). Then every
+POST route the role may use is sent with payloads as form values and its answer swapped
+in too. Nothing may run: no dialog, no ``window.__xss``, no request to ``/xss-canary/``
+or to another host, no element carrying a payload's ``data-xss`` attribute and no
+``javascript:`` link in the DOM.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import login
+from tests.security.payloads import CANARY, PAYLOADS, PayloadText
+from tests.security.routes import page_matrix, page_routes
+from tests.security.world import ROLES, build_world, resolve_kwargs
+
+SKIP_POSTS = {"logout", "login"}  # they end or replace the session being tested
+PROBE = """() => ({
+  xss: window.__xss === undefined ? null : String(window.__xss),
+  planted: Array.from(document.querySelectorAll('[data-xss]')).map(e => e.outerHTML.slice(0, 120)),
+  js_links: Array.from(document.querySelectorAll(
+      '[href^="javascript:" i],[src^="javascript:" i],[action^="javascript:" i]'
+  )).map(e => e.outerHTML.slice(0, 120)),
+})"""
+
+
+def _url(route, world) -> str:
+    path = route.pattern
+    for kw, value in resolve_kwargs(world, route.name, list(route.keywords)).items():
+        for conv in ("slug", "int", "str", "uuid", "path"):
+            path = path.replace(f"<{conv}:{kw}>", str(value))
+        path = path.replace(f"<{kw}>", str(value))
+    return "/" + path
+
+
+def _roles_for(allowed: dict[str, bool]) -> list[str]:
+    """Who renders a route: the first role allowed, plus a reviewer in the cohort when allowed
+    (reviewers see other parts of pages). ``QUORUM_XSS_ALL_ROLES=1``: every allowed role."""
+    roles = [role for role in ROLES if allowed.get(role)]
+    if os.environ.get("QUORUM_XSS_ALL_ROLES") or len(roles) <= 1:
+        return roles
+    return sorted({roles[0], *(["reviewer_in"] if "reviewer_in" in roles else [])})
+
+
+def _visits(world) -> dict[str, list[tuple[str, str, str]]]:
+    """role -> [(route name, method, url)] the matrix allows that role."""
+    matrix = page_matrix()
+    visits: dict[str, list[tuple[str, str, str]]] = {role: [] for role in ROLES}
+    for route in page_routes():
+        if route.name.startswith("api-v1:"):
+            continue
+        for method in ("GET", "POST"):
+            allowed = matrix.get((route.name, method), {})
+            for role in _roles_for(allowed):
+                if not (method == "POST" and route.name in SKIP_POSTS):
+                    visits[role].append((route.name, method, _url(route, world)))
+    for role in visits:  # GETs first: a POST may change what later pages show
+        visits[role].sort(key=lambda v: v[1] != "GET")
+    return visits
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_server, settings):
+    text = PayloadText()
+    world = build_world(text)
+    assert len(PAYLOADS) >= 200
+    values = {name: PAYLOADS[i % len(PAYLOADS)] for i, name in enumerate(
+        ["name", "reason", "comment", "description", "instructions", "c-comment", "c-accuracy",
+         "c-harm", "c-safe", "title", "label", "q", "search", "username", "password"]
+    )}  # fmt: skip
+    findings: list[str] = []
+    rendered = 0
+    for role, visits in _visits(world).items():
+        if not visits:
+            continue
+        context = browser.new_context(base_url=live_server.url)
+        page = context.new_page()
+        canary_hits: list[str] = []
+        foreign: list[str] = []
+
+        def on_request(request, hits=canary_hits, out=foreign):
+            if CANARY in request.url:
+                hits.append(request.url)
+            elif not request.url.startswith((live_server.url, "data:", "about:")):
+                out.append(request.url)
+
+        page.on("request", on_request)
+        context.route(f"**{CANARY}**", lambda r: r.fulfill(status=204, body=""))
+        dialogs: list[str] = []
+        page.on("dialog", lambda d, out=dialogs: (out.append(d.message), d.dismiss()))
+        if role != "anonymous":
+            login(page, world.users[role].username)
+        for name, method, url in visits:
+            where = f"{role} {method} {name} {url}"
+            if method == "GET":
+                page.goto(url)
+                page.wait_for_load_state("networkidle")
+                rendered += 1
+                findings += _check(page, where, dialogs, canary_hits, foreign)
+            swap = (
+                "async ([m, u, v]) => { if (!window.htmx) return 'no htmx';"
+                " await htmx.ajax(m, u, {target: '#main', swap: 'innerHTML',"
+                " values: m === 'POST' ? v : {}}); return 'ok'; }"
+            )
+            if method == "POST" and page.evaluate("() => !window.htmx"):
+                page.goto("/healthz" if role == "anonymous" else f"/w/{world.workspace.slug}/")
+            page.evaluate(swap, [method, url, values])
+            page.wait_for_load_state("networkidle")
+            rendered += 1
+            findings += _check(page, where + " (htmx fragment)", dialogs, canary_hits, foreign)
+        context.close()
+    print(f"XSS: {len(PAYLOADS)} payloads, {len(text.fields)} fields, {rendered} renders")
+    assert rendered > 0
+    assert not findings, "\n".join(findings[:50])
+
+
+def _check(page, where, dialogs, canary_hits, foreign) -> list[str]:
+    found = []
+    state = page.evaluate(PROBE)
+    if state["xss"] is not None:
+        found.append(f"{where}: window.__xss = {state['xss']}")
+    for html in state["planted"]:
+        found.append(f"{where}: planted element {html}")
+    for html in state["js_links"]:
+        found.append(f"{where}: javascript: URL {html}")
+    for message in dialogs:
+        found.append(f"{where}: dialog {message!r}")
+    for url in canary_hits:
+        found.append(f"{where}: canary request {url}")
+    for url in foreign:
+        found.append(f"{where}: request to another host {url}")
+    dialogs.clear()
+    canary_hits.clear()
+    foreign.clear()
+    return found
