@@ -46,11 +46,13 @@ DEBUG = env_bool("DEBUG", False)
 
 
 def _secret_key() -> str:
-    key = env_str("SECRET_KEY")
+    key = env_str("SECRET_KEY").strip()
+    if PRODUCTION and len(key) < 50:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when QUORUM_ENV=production (50 or more random characters)."
+        )
     if key:
         return key
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when QUORUM_ENV=production.")
     # Development: generate one key per checkout, once, and keep it out of git.
     path = VAR_DIR / "secret_key"
     if not path.exists():
