@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from annotate import audit
 from annotate.models import Workspace
 
 from .models import ApiToken
@@ -32,6 +33,7 @@ def create_token(workspace: Workspace, name: str, user=None) -> tuple[ApiToken, 
     token = ApiToken.objects.create(
         workspace=workspace, name=name, prefix=prefix, secret_hash=_hash(secret), created_by=user
     )
+    audit.record(workspace, user, "token.create", token, f"API token {name!r} ({prefix}) created")
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
@@ -52,5 +54,11 @@ def verify_token(plain: str) -> ApiToken | None:
     return token
 
 
-def revoke_token(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_token(token: ApiToken, actor=None) -> None:
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        audit.record(
+            token.workspace_id, actor, "token.revoke", token, f"API token {token.name!r} revoked"
+        )
