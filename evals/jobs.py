@@ -9,6 +9,7 @@ written so that doing it again adds nothing twice.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from annotate.models import Workspace
 
 from .models import Job
 
+logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
@@ -45,10 +47,17 @@ def create_job(
     return job
 
 
-def dispatch(job: Job) -> None:
+def dispatch(job: Job) -> bool:
+    """Send the job's task. When the broker is down the job stays queued and
+    ``requeue_stale_jobs`` sends it again later, so the caller's request never fails."""
     from quorum.celery import app
 
-    app.send_task(job.task_name, args=[job.pk])
+    try:
+        app.send_task(job.task_name, args=[job.pk])
+    except Exception:  # noqa: BLE001 - any broker error: leave it to the reaper
+        logger.warning("Could not send job %s (%s); it stays queued", job.pk, job.task_name)
+        return False
+    return True
 
 
 def start(job_id: int) -> Job | None:
@@ -108,14 +117,17 @@ def cancel(job: Job) -> bool:
 
 
 def requeue_stale_jobs(now=None) -> int:
-    """Send again the jobs whose worker stopped beating; fail those that keep dying."""
+    """Send again the jobs whose worker stopped beating, and the queued jobs that were never
+    picked up (their message was lost or the broker was down); fail those that keep dying."""
     now = now or timezone.now()
-    stale = Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    stale = Job.objects.filter(
+        Q(status=Job.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+        | Q(status=Job.Status.QUEUED, created_at__lt=now - STALE_AFTER)
+    )
     requeued = 0
     for job in stale:
         if job.attempts >= MAX_ATTEMPTS:
             fail(job, f"Gave up after {job.attempts} attempts: the worker kept stopping.")
             continue
-        dispatch(job)
-        requeued += 1
+        requeued += dispatch(job)
     return requeued

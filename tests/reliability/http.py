@@ -51,7 +51,9 @@ class Reviewer:
         url, _ = self.form
         for _ in range(times):
             body = self._check(
-                self.client.post(url, {f"c-{k}": v for k, v in good_answers().items()}, headers=HTMX),
+                self.client.post(
+                    url, {f"c-{k}": v for k, v in good_answers().items()}, headers=HTMX
+                ),
                 f"POST {url}",
             )
             if "already saved" in body:

@@ -101,5 +101,7 @@ def test_fifty_reviewers_over_http_fill_a_rubric_queue_exactly(postgres, workspa
     queue.refresh_from_db()
     assert queue.items_complete == ITEMS
     FIGURES.update(requests=tally.requests, duplicates=tally.duplicates, items=ITEMS)
-    print(f"load: {REVIEWERS}+10 reviewers, {ITEMS} items, {tally.requests} requests, "
-          f"{tally.duplicates} double submits, {ABANDONERS} leases expired and reaped, 0 5xx")
+    print(
+        f"load: {REVIEWERS}+10 reviewers, {ITEMS} items, {tally.requests} requests, "
+        f"{tally.duplicates} double submits, {ABANDONERS} leases expired and reaped, 0 5xx"
+    )
