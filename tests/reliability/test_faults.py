@@ -132,14 +132,17 @@ class Browser:
         self.cookies = {"sessionid": session}
         self.token = ""
 
-    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, data: dict | None = None, htmx: bool = True
+    ) -> tuple[int, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-            "HX-Request": "true",
             "X-CSRFToken": self.token,
             "Referer": self.base + "/",
         }
+        if htmx:
+            headers["HX-Request"] = "true"
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
@@ -167,7 +170,8 @@ def grade_some(browser: Browser, grade: str, limit: int, tally: dict, lock) -> N
     done = 0
     while done < limit:
         try:
-            status, text = browser.request("GET", grade)
+            # The full page, as a browser loads it: it carries the CSRF token htmx sends.
+            status, text = browser.request("GET", grade, htmx=bool(browser.token))
             found = SUBMIT.search(text) if status == 200 else None
             if status == 200 and found is None:
                 return  # queue finished
@@ -181,10 +185,12 @@ def grade_some(browser: Browser, grade: str, limit: int, tally: dict, lock) -> N
             return
         with lock:
             tally["requests"] += 1
-            if status >= 500:
+            if status >= 500 or status == 400:
+                # A clean failure: 5xx, or 400 when the session save hit the dropped connection.
                 tally["5xx"] += 1
             elif status != 200:
                 tally["other"].append(status)
+                return
 
 
 def terminate_backends() -> int:
