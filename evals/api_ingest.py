@@ -14,13 +14,13 @@ import zlib
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router
 
 from quorum.api import error_response
 
 from .ingest import Reason, Report, ingest_lines, iter_lines
-from .models import Source
+from .models import Log, Source
 
 router = Router(tags=["logs"])
 
@@ -127,3 +127,22 @@ def _answer(request: HttpRequest, report: Report) -> dict[str, Any]:
             for line, reason, message in report.errors
         ],
     }
+
+
+@router.get("/{external_id}", summary="One log of this workspace, by source and external id")
+def get_log(request: HttpRequest, external_id: str, source: str = "api") -> dict[str, Any]:
+    log = (
+        Log.objects.filter(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            source__name=source,
+            external_id=external_id,
+        )
+        .values(
+            "external_id", "timestamp", "model_name", "model_version", "input_text",
+            "input_messages", "output", "metadata", "feedback", "redacted",
+        )  # fmt: skip
+        .first()
+    )
+    if log is None:
+        raise Http404
+    return log

@@ -228,7 +228,11 @@ def run_ingest_job(job_id: int, *, inline: bool = False) -> Job | None:
     """Plan the chunks (idempotent) and send the ones not done; inline runs them here."""
     job = jobs.start(job_id)
     if job is None:
-        return None
+        # Already running (re-sent while other chunks kept its heartbeat fresh): send its
+        # pending chunks again; a chunk that is done or in progress ignores the second copy.
+        job = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).first()
+        if job is None or not job.ingest_chunks.exists():
+            return None
     params = job.params
     if params.get("format") == Format.CSV and not params.get("mapping"):
         jobs.fail(job, "A CSV file needs its column mapping first.")
