@@ -138,8 +138,16 @@ def get_log(request: HttpRequest, external_id: str, source: str = "api") -> dict
             external_id=external_id,
         )
         .values(
-            "external_id", "timestamp", "model_name", "model_version", "input_text",
-            "input_messages", "output", "metadata", "feedback", "redacted",
+            "external_id",
+            "timestamp",
+            "model_name",
+            "model_version",
+            "input_text",
+            "input_messages",
+            "output",
+            "metadata",
+            "feedback",
+            "redacted",
         )  # fmt: skip
         .first()
     )

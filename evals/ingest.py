@@ -147,7 +147,9 @@ def parse_json_line(text: str) -> Any:
         at_end = exc.pos >= len(stripped) or exc.msg.startswith("Unterminated string")
         if at_end and stripped[:1] in "{[":
             raise Rejected(Reason.TRUNCATED, "The line ends before its JSON does.") from None
-        raise Rejected(Reason.INVALID_JSON, f"Invalid JSON: {exc.msg} at column {exc.colno}.") from None
+        raise Rejected(
+            Reason.INVALID_JSON, f"Invalid JSON: {exc.msg} at column {exc.colno}."
+        ) from None
 
 
 def check_shape(value: Any) -> None:
@@ -166,9 +168,7 @@ def check_shape(value: Any) -> None:
                 stack.append((child, depth + 1))
         elif isinstance(node, str):
             if len(node) > limit_chars:
-                raise Rejected(
-                    Reason.FIELD_TOO_LARGE, f"A field is over {limit_chars} characters."
-                )
+                raise Rejected(Reason.FIELD_TOO_LARGE, f"A field is over {limit_chars} characters.")
             if "\x00" in node:
                 raise Rejected(Reason.NUL_BYTE, "A field contains a NUL character.")
 
@@ -507,7 +507,9 @@ class Parser:
             raise Rejected(Reason.LINE_TOO_LARGE, f"The line is over {max_line_bytes()} bytes.")
         text = decode_line(raw)
         if self.fmt == Format.CSV:
-            obj: Any = csv_row_to_object(self.header or [], parse_csv_record(text), self.mapping or {})
+            obj: Any = csv_row_to_object(
+                self.header or [], parse_csv_record(text), self.mapping or {}
+            )
         else:
             obj = parse_json_line(text)
         check_shape(obj)
@@ -616,7 +618,7 @@ def _insert_postgres(source: Source, records: list[dict[str, Any]]) -> int:
                     [json.dumps(record[n]) if n in JSON_COLUMNS else record[n] for n in names]
                 )
         cursor.execute(
-            f'INSERT INTO {Log._meta.db_table} (workspace_id, source_id, created_at, {columns}) '
+            f"INSERT INTO {Log._meta.db_table} (workspace_id, source_id, created_at, {columns}) "
             f"SELECT %s, %s, %s, {columns} FROM {STAGE} "
             "ON CONFLICT (source_id, external_id) DO NOTHING",
             [source.workspace_id, source.pk, timezone.now()],

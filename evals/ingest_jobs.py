@@ -169,7 +169,11 @@ def preview_csv(path: Path, rows: int = 5) -> list[list[str]]:
 
 
 def _records(stream: IO[bytes], fmt: str, first_line: int) -> Iterator[tuple[int, bytes]]:
-    return iter_csv_records(stream, first_line) if fmt == Format.CSV else iter_lines(stream, first_line)
+    return (
+        iter_csv_records(stream, first_line)
+        if fmt == Format.CSV
+        else iter_lines(stream, first_line)
+    )
 
 
 def plan_chunks(path: Path, fmt: str, per_chunk: int) -> list[dict[str, int]]:
@@ -190,7 +194,9 @@ def plan_chunks(path: Path, fmt: str, per_chunk: int) -> list[dict[str, int]]:
             next_line = number + raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
             if lines >= per_chunk:
                 end = f.tell()
-                chunks.append({"start": start, "end": end, "first_line": first_line, "lines": lines})
+                chunks.append(
+                    {"start": start, "end": end, "first_line": first_line, "lines": lines}
+                )
                 start, lines, first_line = end, 0, next_line
         end = f.tell()
         if lines:
@@ -277,11 +283,13 @@ def run_ingest_job(job_id: int, *, inline: bool = False) -> Job | None:
 
 
 def _progress(job: Job) -> int:
-    return job.ingest_chunks.filter(status=IngestChunk.Status.DONE).aggregate(n=Sum("lines"))["n"] or 0
+    return (
+        job.ingest_chunks.filter(status=IngestChunk.Status.DONE).aggregate(n=Sum("lines"))["n"] or 0
+    )
 
 
 def _throttled(lines, every: int):
-    """Test knob (QUORUM_INGEST_THROTTLE_SECONDS): pause between batches so a kill lands mid-chunk."""
+    """Test knob (QUORUM_INGEST_THROTTLE_SECONDS): pause between batches, to kill mid-chunk."""
     pause = getattr(settings, "QUORUM_INGEST_THROTTLE_SECONDS", 0.0)
     for n, line in enumerate(lines, 1):
         yield line
@@ -307,7 +315,11 @@ def run_chunk(job_id: int, index: int) -> bool:
         if chunk is None:
             return False
         lines = read_range(
-            Path(params["path"]), params["format"], chunk.start_offset, chunk.end_offset, chunk.first_line
+            Path(params["path"]),
+            params["format"],
+            chunk.start_offset,
+            chunk.end_offset,
+            chunk.first_line,
         )
         report = ingest_lines(source, _throttled(lines, batch), parser=parser, batch_size=batch)
         chunk.status = IngestChunk.Status.DONE

@@ -20,7 +20,9 @@ from typing import Any
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Phone numbers: an optional +country code, then 7+ digits with spaces, dots, dashes
 # or brackets between groups. Starts and ends on a digit (or "+" / "(").
-PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d[\d\s.\-]{5,16}\d(?![\w])")
+PHONE = re.compile(
+    r"(?<![\w.])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d[\d\s.\-]{5,16}\d(?![\w])"
+)
 _DATE = (
     r"(?:\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}|\d{4}-\d{2}-\d{2}"
     r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{4}"
@@ -28,7 +30,9 @@ _DATE = (
 )
 # A date is a date of birth only next to a cue: "DOB", "date of birth", "born (on)".
 DATE_OF_BIRTH = re.compile(
-    r"(?i)\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born(?:\s+on)?|birth\s*date)\s*[:#\-]?\s*(" + _DATE + r")"
+    r"(?i)\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born(?:\s+on)?|birth\s*date)\s*[:#\-]?\s*("
+    + _DATE
+    + r")"
 )
 
 MASKS = {
@@ -51,8 +55,10 @@ class RedactionConfigError(ValueError):
 
 
 def is_enabled(config: dict[str, Any] | None) -> bool:
-    return bool(config) and bool(config.get("enabled", True)) and any(
-        config.get(k) for k in ("emails", "phones", "dates_of_birth", "record_patterns")
+    return (
+        bool(config)
+        and bool(config.get("enabled", True))
+        and any(config.get(k) for k in ("emails", "phones", "dates_of_birth", "record_patterns"))
     )
 
 

@@ -54,9 +54,19 @@ class Worker:
         self.env.update(extra_env)
         self.starts += 1
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             f"--hostname=ingest-{os.getpid()}-{self.starts}@%h"],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "quorum",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname=ingest-{os.getpid()}-{self.starts}@%h",
+            ],  # fmt: skip
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("a"),

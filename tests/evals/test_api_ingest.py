@@ -27,7 +27,9 @@ def test_jsonl_is_ingested_and_counted(client, workspace):
     assert response.status_code == 200
     data = response.json()
     assert (data["accepted"], data["duplicate"], data["rejected"]) == (2, 0, 1)
-    assert data["errors"] == [{"line": 2, "reason": Reason.INVALID_JSON, "message": data["errors"][0]["message"]}]
+    assert data["errors"] == [
+        {"line": 2, "reason": Reason.INVALID_JSON, "message": data["errors"][0]["message"]}
+    ]
     assert Log.objects.filter(workspace=workspace, source__name="api").count() == 2
 
 

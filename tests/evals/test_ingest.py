@@ -37,7 +37,7 @@ def test_good_lines_are_stored_with_every_field(source):
         (b'{"external_id": "a", "output": "caf\xe9"}\n', Reason.INVALID_UTF8),
         (b'{"external_id": "a", "output": "a\x00b"}\n', Reason.NUL_BYTE),
         (b'{"external_id": "a", "output": "a\\u0000b"}\n', Reason.NUL_BYTE),
-        (b'[1, 2, 3]\n', Reason.NOT_AN_OBJECT),
+        (b"[1, 2, 3]\n", Reason.NOT_AN_OBJECT),
         (b'{"external_id": "a", "output": "ok", "timestamp": "yesterday"}\n', Reason.INVALID_VALUE),
     ],
 )
@@ -170,13 +170,18 @@ def _csv(tmp_path, text: str):
 def test_a_csv_file_is_ingested_with_its_column_mapping(source, workspace, tmp_path):
     path = _csv(
         tmp_path,
-        'id,question,answer,topic\n'
+        "id,question,answer,topic\n"
         'c1,"Two\nlines",Rest,meds\n'
-        'c2,Q,A,diet\n'
-        'c3,Q,A,sleep,extra\n'
-        'c4,Q,,diet\n',
+        "c2,Q,A,diet\n"
+        "c3,Q,A,sleep,extra\n"
+        "c4,Q,,diet\n",
     )
-    mapping = {"id": "external_id", "question": "input", "answer": "output", "topic": "metadata.topic"}
+    mapping = {
+        "id": "external_id",
+        "question": "input",
+        "answer": "output",
+        "topic": "metadata.topic",
+    }
     job = ingest_file(workspace, source, path, mapping=mapping)
     result = job.result
     assert (result["accepted"], result["rejected"], result["lines_read"]) == (2, 2, 4)
