@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import ingest_jobs, jobs
+from . import ingest_jobs, jobs, sampling
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -25,3 +25,15 @@ def ingest_chunk(job_id: int, index: int) -> None:
         if job is not None:
             jobs.fail(job, f"Chunk {index} failed: {exc}")
         raise
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_sampling(job_id: int) -> None:
+    """One sampling run: freeze the picks, then add them to the queue batch by batch."""
+    sampling.run_job(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_due_sampling_rules() -> int:
+    """Beat: start a run for every sampling rule whose schedule is due."""
+    return sampling.run_due_rules()

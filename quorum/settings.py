@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
     },
+    "run-due-sampling-rules": {
+        "task": "evals.tasks.run_due_sampling_rules",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -264,3 +268,8 @@ QUORUM_INGEST_CHUNK_LINES = env_int("QUORUM_INGEST_CHUNK_LINES", 20_000)
 QUORUM_INGEST_BATCH = env_int("QUORUM_INGEST_BATCH", 2000)
 # Pause (seconds) after each batch: only for tests that must kill a worker mid-chunk.
 QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS", "0") or 0)
+
+# Sampling: items are added in batches, one transaction each.
+QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 500)
+# Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
+QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)

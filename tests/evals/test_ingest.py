@@ -209,3 +209,19 @@ def test_a_file_is_cut_into_chunks_and_the_counts_add_up(source, workspace, tmp_
     again = ingest_file(workspace, source, plain)
     assert (again.result["accepted"], again.result["duplicate"]) == (0, 35)
     assert Log.objects.count() == 30
+
+
+def test_the_ingest_command_backfills_a_file_and_is_idempotent(source, workspace, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "backfill.jsonl"
+    path.write_bytes(log_line(1) + log_line(2) + b"{\n")
+    out = StringIO()
+    call_command("ingest", str(path), workspace=workspace.slug, source=source.name, stdout=out)
+    assert "3 lines read, 2 accepted, 0 duplicate, 1 rejected" in out.getvalue()
+    assert "line 3: truncated" in out.getvalue()
+    out = StringIO()
+    call_command("ingest", str(path), workspace=workspace.slug, source=source.name, stdout=out)
+    assert "0 accepted, 2 duplicate" in out.getvalue()
