@@ -139,13 +139,17 @@ def validate_filters(filters: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _known_stratum(key: str) -> bool:
+    if key in ("model_name", "model_version", "source"):
+        return True
+    return key.startswith("metadata.") and bool(METADATA_KEY.match(key[9:])) and "__" not in key
+
+
 def validate_strata(strata: list[str]) -> list[str]:
     out = []
     for key in strata:
         key = key.strip()
-        if key in ("model_name", "model_version", "source"):
-            out.append(key)
-        elif key.startswith("metadata.") and METADATA_KEY.match(key[9:]) and "__" not in key:
+        if _known_stratum(key):
             out.append(key)
         elif key:
             raise RuleError(f"Unknown stratum {key!r}: model_name, model_version, metadata.<key>.")

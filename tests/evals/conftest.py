@@ -112,3 +112,22 @@ def killable_worker(transactional_db, tmp_path, redis_client, settings):
     worker = Worker(env, tmp_path / "worker.log")
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def redis_broker():
+    from quorum.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = redis_url()
+    yield
+    app.conf.broker_url = previous
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"Timed out waiting for {what}")

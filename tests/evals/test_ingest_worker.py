@@ -1,7 +1,6 @@
 """A real Celery worker on Redis ingests an upload in chunks; SIGKILL mid-file loses nothing."""
 
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,29 +11,9 @@ from evals.ingest import Reason
 from evals.ingest_jobs import create_upload_job
 from evals.models import IngestChunk, Job, Log
 
-from ..conftest import redis_url
-from .conftest import log_line
+from .conftest import log_line, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
-
-
-@pytest.fixture
-def redis_broker():
-    from quorum.celery import app
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = redis_url()
-    yield
-    app.conf.broker_url = previous
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"Timed out waiting for {what}")
 
 
 def upload_lines() -> bytes:

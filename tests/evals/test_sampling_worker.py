@@ -11,8 +11,7 @@ from evals.ingest import ingest_lines
 from evals.models import Job, QueuedLog, SamplingRule, SamplingRun
 from tests.factories import make_queue
 
-from .conftest import log_line, numbered
-from .test_ingest_worker import redis_broker, wait_for  # noqa: F401
+from .conftest import log_line, numbered, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
