@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
     path("", include("evals.urls_ingest")),
+    path("", include("evals.urls_sampling")),
 ]

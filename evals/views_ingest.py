@@ -118,6 +118,7 @@ def mapping(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
         "evals/upload_mapping.html",
         {
             "workspace": membership.workspace,
+            "membership": membership,
             "job": job,
             "columns": columns,
             "targets": _targets(),
@@ -136,7 +137,12 @@ def upload_job(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     report = job.result if job.status == Job.Status.SUCCEEDED else None
     if report is None and job.is_finished:
         report = job_report(job).as_dict()
-    context = {"workspace": membership.workspace, "job": job, "report": report}
+    context = {
+        "workspace": membership.workspace,
+        "membership": membership,
+        "job": job,
+        "report": report,
+    }
     template = "evals/upload_job.html#status" if request.htmx else "evals/upload_job.html"
     return render(request, template, context)
 
@@ -173,6 +179,7 @@ def source_redaction(request: HttpRequest, slug: str, source_id: int) -> HttpRes
         segments = redaction.segments(sample, config)
     context = {
         "workspace": membership.workspace,
+        "membership": membership,
         "source": source,
         "config": config,
         "patterns": "\n".join(config.get("record_patterns") or []),
@@ -192,5 +199,11 @@ def sources(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access.get_membership(request.user, slug, INGESTERS)
     rows = Source.objects.filter(workspace=membership.workspace).order_by("name")
     return render(
-        request, "evals/sources.html", {"workspace": membership.workspace, "sources": rows}
+        request,
+        "evals/sources.html",
+        {
+            "workspace": membership.workspace,
+            "membership": membership,
+            "sources": rows,
+        },
     )
