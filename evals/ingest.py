@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -138,9 +139,14 @@ def decode_line(raw: bytes) -> str:
 
 
 def parse_json_line(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refused it: ask the standard parser why, for a precise reason code.
     stripped = text.strip()
     try:
-        return json.loads(stripped)
+        json.loads(stripped)
     except RecursionError:
         raise Rejected(Reason.TOO_DEEP, "The JSON is nested too deeply.") from None
     except json.JSONDecodeError as exc:
@@ -150,27 +156,48 @@ def parse_json_line(text: str) -> Any:
         raise Rejected(
             Reason.INVALID_JSON, f"Invalid JSON: {exc.msg} at column {exc.colno}."
         ) from None
+    except ValueError:
+        pass
+    raise Rejected(
+        Reason.INVALID_JSON, "Invalid JSON: NaN, Infinity, a lone surrogate, or nested too deep."
+    )
 
 
-def check_shape(value: Any) -> None:
-    """Reject values nested too deep, with a string over the size limit, or with NUL."""
-    limit_depth, limit_chars = max_depth(), max_field_chars()
+def check_shape(
+    value: Any, text: str = "", depth_limit: int | None = None, chars_limit: int | None = None
+) -> None:
+    """Reject values nested too deep, with a string over the size limit, or with NUL.
+
+    ``text`` is the line the value was parsed from: strings are only walked when the
+    line is long enough to hold an oversized one, or holds an escaped NUL.
+    """
+    depth_limit = depth_limit or max_depth()
+    chars_limit = chars_limit or max_field_chars()
+    walk_strings = not text or len(text) > chars_limit or "\\u0000" in text
+    if not walk_strings and text.count("{") + text.count("[") < depth_limit:
+        return  # too few brackets to nest that deep, too short to hold an oversized field
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit_depth:
-                raise Rejected(Reason.TOO_DEEP, f"Nested deeper than {limit_depth} levels.")
-            children = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, child in children:
-                if isinstance(key, str):
-                    stack.append((key, depth + 1))
+        if depth > depth_limit:
+            raise Rejected(Reason.TOO_DEEP, f"Nested deeper than {depth_limit} levels.")
+        children = node.values() if isinstance(node, dict) else node
+        if walk_strings and isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        for child in children:
+            if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-        elif isinstance(node, str):
-            if len(node) > limit_chars:
-                raise Rejected(Reason.FIELD_TOO_LARGE, f"A field is over {limit_chars} characters.")
-            if "\x00" in node:
-                raise Rejected(Reason.NUL_BYTE, "A field contains a NUL character.")
+            elif walk_strings and isinstance(child, str):
+                _check_string(child, chars_limit)
+    if walk_strings and isinstance(value, str):
+        _check_string(value, chars_limit)
+
+
+def _check_string(value: str, chars_limit: int) -> None:
+    if len(value) > chars_limit:
+        raise Rejected(Reason.FIELD_TOO_LARGE, f"A field is over {chars_limit} characters.")
+    if "\x00" in value:
+        raise Rejected(Reason.NUL_BYTE, "A field contains a NUL character.")
 
 
 # --- Mapping a parsed object to log fields -------------------------------------------------
@@ -212,9 +239,12 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise Rejected(Reason.WRONG_TYPE, "timestamp must be an ISO 8601 string or epoch seconds.")
     try:
-        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        parsed = None
+        try:
+            parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
     if parsed is None:
         raise Rejected(Reason.INVALID_VALUE, f"timestamp {value[:40]!r} is not ISO 8601.")
     if timezone.is_naive(parsed):
@@ -502,9 +532,15 @@ class Parser:
     header: list[str] | None = None
     mapping: dict[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        self.line_limit = max_line_bytes()
+        self.depth_limit = max_depth()
+        self.chars_limit = max_field_chars()
+        self.redaction = self.source.redaction or {}
+
     def __call__(self, raw: bytes) -> dict[str, Any]:
-        if len(raw) > max_line_bytes():
-            raise Rejected(Reason.LINE_TOO_LARGE, f"The line is over {max_line_bytes()} bytes.")
+        if len(raw) > self.line_limit:
+            raise Rejected(Reason.LINE_TOO_LARGE, f"The line is over {self.line_limit} bytes.")
         text = decode_line(raw)
         if self.fmt == Format.CSV:
             obj: Any = csv_row_to_object(
@@ -512,9 +548,9 @@ class Parser:
             )
         else:
             obj = parse_json_line(text)
-        check_shape(obj)
+        check_shape(obj, text, self.depth_limit, self.chars_limit)
         record = normalize(obj, text)
-        return redaction.redact_record(record, self.source.redaction or {})
+        return redaction.redact_record(record, self.redaction)
 
 
 def ingest_lines(
@@ -615,7 +651,10 @@ def _insert_postgres(source: Source, records: list[dict[str, Any]]) -> int:
         with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
             for record in records:
                 copy.write_row(
-                    [json.dumps(record[n]) if n in JSON_COLUMNS else record[n] for n in names]
+                    [
+                        orjson.dumps(record[n]).decode() if n in JSON_COLUMNS else record[n]
+                        for n in names
+                    ]
                 )
         cursor.execute(
             f"INSERT INTO {Log._meta.db_table} (workspace_id, source_id, created_at, {columns}) "

@@ -38,6 +38,17 @@ def test_good_lines_are_stored_with_every_field(source):
         (b'{"external_id": "a", "output": "a\x00b"}\n', Reason.NUL_BYTE),
         (b'{"external_id": "a", "output": "a\\u0000b"}\n', Reason.NUL_BYTE),
         (b"[1, 2, 3]\n", Reason.NOT_AN_OBJECT),
+        (
+            b'{"external_id": "a", "output": "ok", "metadata": {"score": NaN}}\n',
+            Reason.INVALID_JSON,
+        ),
+        (
+            b'{"external_id": "a", "output": "ok", "metadata": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}\n",
+            Reason.TOO_DEEP,
+        ),  # fmt: skip
         (b'{"external_id": "a", "output": "ok", "timestamp": "yesterday"}\n', Reason.INVALID_VALUE),
     ],
 )
