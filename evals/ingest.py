@@ -247,8 +247,8 @@ def _timestamp(value: Any) -> datetime:
             parsed = None
     if parsed is None:
         raise Rejected(Reason.INVALID_VALUE, f"timestamp {value[:40]!r} is not ISO 8601.")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

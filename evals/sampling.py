@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, Window
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Concat, Length, RowNumber
@@ -341,6 +341,9 @@ def _freeze_plan(run: SamplingRun) -> SamplingRun:
         locked = SamplingRun.objects.select_for_update().get(pk=run.pk)
         if locked.planned:
             return locked
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # room to sort the matching logs in memory
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         p = plan(locked.rule)
         locked.picks = p.picks
         locked.considered = p.considered
@@ -353,16 +356,7 @@ def _freeze_plan(run: SamplingRun) -> SamplingRun:
         return locked
 
 
-def _item_row(log: Log) -> dict[str, Any]:
-    return {
-        "input_text": log.input_text,
-        "input_messages": log.input_messages,
-        "output": log.output,
-        "model_name": log.model_name,
-        "model_version": log.model_version,
-        "metadata": log.metadata,
-        "source_log_id": log.pk,
-    }
+ITEM_FIELDS = ("input_text", "input_messages", "output", "model_name", "model_version", "metadata")
 
 
 def _add_batch(run: SamplingRun, queue_id: int, batch: list[list[Any]]) -> int:
@@ -374,24 +368,32 @@ def _add_batch(run: SamplingRun, queue_id: int, batch: list[list[Any]]) -> int:
             QueuedLog.objects.filter(queue=queue, log_id__in=ids).values_list("log_id", flat=True)
         )
         strata = {log_id: stratum for log_id, stratum in batch}
-        logs = [
-            log for log in Log.objects.filter(pk__in=ids).order_by("pk") if log.pk not in present
+        rows = [
+            {**{f: row[f] for f in ITEM_FIELDS}, "source_log_id": row["id"]}
+            for row in Log.objects.filter(pk__in=ids).order_by("pk").values("id", *ITEM_FIELDS)
+            if row["id"] not in present
         ]
-        items = add_items(queue, [_item_row(log) for log in logs])
+        items = add_items(queue, rows, batch_size=len(rows) or 1)
         QueuedLog.objects.bulk_create(
             [
-                QueuedLog(queue=queue, log=log, run=run, item=item, stratum=strata[log.pk][:300])
-                for log, item in zip(logs, items, strict=True)
+                QueuedLog(
+                    queue=queue,
+                    log_id=item.source_log_id,
+                    run=run,
+                    item=item,
+                    stratum=strata[item.source_log_id][:300],
+                )
+                for item in items
             ]
         )
-        return len(logs)
+        return len(rows)
 
 
 def execute_run(run: SamplingRun, job: Job | None = None) -> SamplingRun:
     """Freeze the plan (first attempt only), then add the picks batch by batch."""
     run = _freeze_plan(run)
     rule = run.rule
-    size = getattr(settings, "QUORUM_SAMPLING_BATCH", 500)
+    size = getattr(settings, "QUORUM_SAMPLING_BATCH", 1000)
     pause = getattr(settings, "QUORUM_SAMPLING_THROTTLE_SECONDS", 0.0)
     picks = run.picks
     if job is not None:

@@ -270,6 +270,6 @@ QUORUM_INGEST_BATCH = env_int("QUORUM_INGEST_BATCH", 2000)
 QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS", "0") or 0)
 
 # Sampling: items are added in batches, one transaction each.
-QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 500)
+QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
 # Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
 QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
