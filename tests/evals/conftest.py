@@ -131,3 +131,30 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"Timed out waiting for {what}")
+
+
+def retry_until_finished(job_id: int, timeout: float = 90.0) -> int:
+    """What beat does for a dead worker's job: once its heartbeat is stale, send it again.
+
+    The heartbeat is aged by hand; repeated until the job finishes, since a restarted
+    worker may refresh the heartbeat with already-queued tasks in between. Returns how
+    many times the job was re-sent.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evals import jobs
+    from evals.models import Job
+
+    resent = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Job.objects.get(pk=job_id).is_finished:
+            return resent
+        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+            heartbeat_at=timezone.now() - timedelta(minutes=10)
+        )
+        resent += jobs.requeue_stale_jobs()
+        time.sleep(1.0)
+    pytest.fail(f"Job {job_id} did not finish in {timeout} s")

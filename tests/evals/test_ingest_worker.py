@@ -1,17 +1,14 @@
 """A real Celery worker on Redis ingests an upload in chunks; SIGKILL mid-file loses nothing."""
 
 import io
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from evals import jobs
 from evals.ingest import Reason
 from evals.ingest_jobs import create_upload_job
 from evals.models import IngestChunk, Job, Log
 
-from .conftest import log_line, wait_for
+from .conftest import log_line, retry_until_finished, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
@@ -48,9 +45,7 @@ def test_a_worker_killed_mid_file_and_retried_stores_every_line_once(
 
     worker.start()
     # The job's heartbeat goes stale; the beat task re-sends it, and it resends its chunks.
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
-    assert jobs.requeue_stale_jobs() == 1
-    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, what="the job to finish")
+    retry_until_finished(job.pk)
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error

@@ -1,17 +1,14 @@
 """A real Celery worker on Redis runs a sampling job; SIGKILL mid-run, retry, exact items."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from annotate.models import Item
-from evals import jobs, sampling
+from evals import sampling
 from evals.ingest import ingest_lines
 from evals.models import Job, QueuedLog, SamplingRule, SamplingRun
 from tests.factories import make_queue
 
-from .conftest import log_line, numbered, wait_for
+from .conftest import log_line, numbered, retry_until_finished, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
@@ -39,9 +36,7 @@ def test_a_worker_killed_mid_sampling_and_retried_adds_exactly_the_planned_items
     assert Item.objects.filter(queue=queue).count() == added.count()
 
     worker.start(QUORUM_SAMPLING_THROTTLE_SECONDS="0")
-    Job.objects.filter(pk=run.job_id).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
-    assert jobs.requeue_stale_jobs() == 1
-    wait_for(lambda: Job.objects.get(pk=run.job_id).is_finished, what="the run to finish")
+    retry_until_finished(run.job_id)
 
     run.refresh_from_db()
     assert run.job.status == Job.Status.SUCCEEDED, run.job.error
