@@ -80,3 +80,7 @@ def whoami(request: HttpRequest) -> dict[str, str]:
 
 
 # Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)
+
+from evals import api_ingest  # noqa: E402
+
+api.add_router("/logs", api_ingest.router)
