@@ -323,7 +323,7 @@ def criterion_add(request: HttpRequest, slug: str, rubric_id: int, number: int) 
         return HttpResponse("Choose a type.", status=422)
     if not request.htmx:
         return redirect(_version_url(version))
-    return _changed(_criterion_response(request, membership, version, criterion, dirty=True))
+    return _changed(_criterion_response(request, membership, version, criterion))
 
 
 @require_POST
@@ -378,7 +378,7 @@ def criterion_duplicate(
     copy = rubrics.duplicate_criterion(_criterion(version, criterion_id))
     if not request.htmx:
         return redirect(_version_url(version))
-    return _changed(_criterion_response(request, membership, version, copy, dirty=True))
+    return _changed(_criterion_response(request, membership, version, copy))
 
 
 @require_POST
