@@ -76,6 +76,9 @@ def rubric_list(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related("versions")
         .order_by("name", "pk")
     )
+    for rubric in all_rubrics:
+        rubric.version_list = sorted(rubric.versions.all(), key=lambda v: v.number)
+        rubric.latest = rubric.version_list[-1] if rubric.version_list else None
     return render(
         request,
         "annotate/rubric_list.html",
