@@ -97,6 +97,8 @@ def test_an_author_builds_a_rubric_and_a_clinician_grades_with_it(
     _save(card)
 
     expect(page.locator("#preview fieldset.criterion")).to_have_count(3)
+    expect(page.locator("#preview fieldset.criterion").nth(2)).to_contain_text("Comment")
+    page.locator("h1").scroll_into_view_if_needed()
     preview = page.inner_text("#preview")
     assert "Fully agrees" in preview and "In line apart from minor points." in preview
     page.screenshot(path=str(DOCS_IMG / "rubric-editor.png"), full_page=True)
