@@ -161,6 +161,16 @@ def test_an_edited_rubric_becomes_version_2_and_old_judgments_stay_on_version_1(
     card = _card(page, 0)
     card.locator("input[name=name]").fill("Agreement with current guidelines")
     _save(card)
+    # Duplicate, move and remove without a page load.
+    _card(page, 0).locator("[data-duplicate]").click()
+    expect(page.locator("#criteria .criterion-card")).to_have_count(6)
+    copy = _card(page, 1)
+    expect(copy.locator("input[name=key]")).to_have_value("accuracy_2")
+    copy.locator("[data-move=down]").click()
+    expect(_card(page, 2).locator("input[name=key]")).to_have_value("accuracy_2")
+    page.once("dialog", lambda dialog: dialog.accept())
+    _card(page, 2).locator("[data-remove]").click()
+    expect(page.locator("#criteria .criterion-card")).to_have_count(5)
     page.click("#publish")
     page.wait_for_selector("#version-badge:has-text('Published')")
 
@@ -176,4 +186,6 @@ def test_an_edited_rubric_becomes_version_2_and_old_judgments_stay_on_version_1(
     assert judgment.rubric_version_id == v1.pk
     assert v1.criteria.get(key="accuracy").name == "Agreement with medical consensus"
     assert versions[1].criteria.get(key="accuracy").name == "Agreement with current guidelines"
+    keys = list(versions[1].criteria.values_list("key", flat=True))
+    assert keys == list(v1.criteria.values_list("key", flat=True))
     assert _script_errors(page) == [] and failures == []
