@@ -299,6 +299,18 @@ def delete_rubric(rubric: Rubric) -> None:
     rubric.delete()
 
 
+def discard_draft(version: RubricVersion) -> Rubric:
+    """Throw away a draft that follows a published version (the published ones stay)."""
+    _require_draft(version)
+    if not version.rubric.versions.exclude(pk=version.pk).exists():
+        raise RubricError(
+            "This is the rubric's only version; archive or delete the rubric instead."
+        )
+    rubric = version.rubric
+    version.delete()
+    return rubric
+
+
 def update_details(version: RubricVersion, *, name: str, description: str, instructions: str):
     """Rename a rubric and, on a draft, change the version's reviewer instructions."""
     if not name.strip():

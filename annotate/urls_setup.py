@@ -23,6 +23,7 @@ urlpatterns = [
     path(V + "details/", views_rubrics.rubric_details, name="rubric-details"),
     path(V + "preview/", views_rubrics.rubric_preview, name="rubric-preview"),
     path(V + "publish/", views_rubrics.rubric_publish, name="rubric-publish"),
+    path(V + "discard/", views_rubrics.rubric_discard, name="rubric-discard"),
     path(V + "criteria/add/", views_rubrics.criterion_add, name="criterion-add"),
     path(C, views_rubrics.criterion_save, name="criterion-save"),
     path(C + "move/", views_rubrics.criterion_move, name="criterion-move"),

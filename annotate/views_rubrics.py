@@ -214,6 +214,20 @@ def rubric_publish(request: HttpRequest, slug: str, rubric_id: int, number: int)
 
 @require_POST
 @login_required
+def rubric_discard(request: HttpRequest, slug: str, rubric_id: int, number: int) -> HttpResponse:
+    membership = access.get_membership(request.user, slug, access.AUTHORS)
+    version = _draft(membership, rubric_id, number)
+    try:
+        rubric = rubrics.discard_draft(version)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_version_url(version))
+    messages.success(request, f"Discarded the draft v{number}.")
+    return redirect("rubric-detail", slug=slug, rubric_id=rubric.pk)
+
+
+@require_POST
+@login_required
 def rubric_new_draft(request: HttpRequest, slug: str, rubric_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.AUTHORS)
     rubric = _rubric(membership, rubric_id)

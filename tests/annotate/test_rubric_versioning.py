@@ -276,3 +276,15 @@ def test_changing_the_type_or_weight_shows_up_in_the_diff():
     assert change.rescaled
     assert any("type likert → pass_fail" in n for n in change.notes)
     assert any("weight" in n for n in change.notes)
+
+
+def test_a_draft_after_a_published_version_can_be_discarded(workspace):
+    v1 = published_rubric(workspace)
+    v2 = rubrics.new_draft_version(v1.rubric)
+    rubrics.discard_draft(v2)
+    assert list(v1.rubric.versions.values_list("number", flat=True)) == [1]
+    only = rubrics.create_rubric(workspace, "Only draft", [likert()])
+    with pytest.raises(ValidationError, match="only version"):
+        rubrics.discard_draft(only)
+    with pytest.raises(ValidationError):
+        rubrics.discard_draft(v1)

@@ -78,6 +78,7 @@ def _urls(s) -> dict[str, tuple[str, str, dict]]:
         "criterion-delete": ("post", reverse("criterion-delete", args=[SLUG, r, v2, c]), {}),
         "rubric-publish": ("post", reverse("rubric-publish", args=[SLUG, r, v2]), {}),
         "rubric-new-draft": ("post", reverse("rubric-new-draft", args=[SLUG, r]), {}),
+        "rubric-discard": ("post", reverse("rubric-discard", args=[SLUG, r, v2]), {}),
         "rubric-clone": ("post", reverse("rubric-clone", args=[SLUG, r]), {}),
         "rubric-archive": ("post", reverse("rubric-archive", args=[SLUG, r]), {}),
         "queue-create-page": ("get", reverse("queue-create", args=[SLUG]), {}),
@@ -139,7 +140,7 @@ NAMES = sorted(
         "rubric-list", "rubric-version", "rubric-preview", "rubric-diff", "queue-detail",
         "queue-progress", "rubric-create", "rubric-details", "criterion-add", "criterion-save",
         "criterion-move", "criterion-duplicate", "criterion-delete", "rubric-publish",
-        "rubric-new-draft", "rubric-clone", "rubric-archive", "queue-create-page",
+        "rubric-new-draft", "rubric-discard", "rubric-clone", "rubric-archive", "queue-create-page",
         "queue-edit-page", "queue-status", "queue-add-item", "instructions-preview", "people",
         "member-update", "cohort-create", "invitation-create", "invitation-revoke",
     ]
