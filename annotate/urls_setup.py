@@ -26,6 +26,7 @@ urlpatterns = [
     path(V + "discard/", views_rubrics.rubric_discard, name="rubric-discard"),
     path(V + "criteria/add/", views_rubrics.criterion_add, name="criterion-add"),
     path(C, views_rubrics.criterion_save, name="criterion-save"),
+    path(C + "preview/", views_rubrics.criterion_preview, name="criterion-preview"),
     path(C + "move/", views_rubrics.criterion_move, name="criterion-move"),
     path(C + "duplicate/", views_rubrics.criterion_duplicate, name="criterion-duplicate"),
     path(C + "delete/", views_rubrics.criterion_delete, name="criterion-delete"),

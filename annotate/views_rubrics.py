@@ -373,6 +373,23 @@ def criterion_save(
 
 @require_POST
 @login_required
+def criterion_preview(
+    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+) -> HttpResponse:
+    """The preview with this criterion's unsaved edits, as the author types."""
+    membership = access.get_membership(request.user, slug, access.AUTHORS)
+    version = _draft(membership, rubric_id, number)
+    criterion = _criterion(version, criterion_id)
+    unsaved = Criterion(pk=criterion.pk, rubric_version=version, position=criterion.position)
+    for name, value in criterion_spec_from_post(request.POST, criterion.kind).items():
+        setattr(unsaved, name, value)
+    context = _page_context(membership, version)
+    context["criteria"] = [unsaved if c.pk == criterion.pk else c for c in context["criteria"]]
+    return render(request, EDIT_TEMPLATE + "#preview", context)
+
+
+@require_POST
+@login_required
 def criterion_move(
     request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
 ) -> HttpResponse:

@@ -74,6 +74,11 @@ def _urls(s) -> dict[str, tuple[str, str, dict]]:
             reverse("criterion-move", args=[SLUG, r, v2, c]),
             {"direction": "down"},
         ),
+        "criterion-preview": (
+            "post",
+            reverse("criterion-preview", args=[SLUG, r, v2, c]),
+            {"name": "Unsaved name", "key": "accuracy", "kind": "pass_fail"},
+        ),
         "criterion-duplicate": ("post", reverse("criterion-duplicate", args=[SLUG, r, v2, c]), {}),
         "criterion-delete": ("post", reverse("criterion-delete", args=[SLUG, r, v2, c]), {}),
         "rubric-publish": ("post", reverse("rubric-publish", args=[SLUG, r, v2]), {}),
@@ -139,7 +144,8 @@ NAMES = sorted(
     [
         "rubric-list", "rubric-version", "rubric-preview", "rubric-diff", "queue-detail",
         "queue-progress", "rubric-create", "rubric-details", "criterion-add", "criterion-save",
-        "criterion-move", "criterion-duplicate", "criterion-delete", "rubric-publish",
+        "criterion-preview", "criterion-move", "criterion-duplicate", "criterion-delete",
+        "rubric-publish",
         "rubric-new-draft", "rubric-discard", "rubric-clone", "rubric-archive", "queue-create-page",
         "queue-edit-page", "queue-status", "queue-add-item", "instructions-preview", "people",
         "member-update", "cohort-create", "invitation-create", "invitation-revoke",
@@ -496,3 +502,18 @@ def test_mismatched_passwords_are_refused(client, setup):
     )
     assert response.status_code == 422
     assert "The two passwords differ." in response.content.decode()
+
+
+def test_the_preview_follows_unsaved_edits_as_the_author_types(client, setup, author):
+    client.force_login(author)
+    criterion = setup["criterion"]
+    url = reverse(
+        "criterion-preview", args=[SLUG, setup["rubric"].pk, setup["v2"].number, criterion.pk]
+    )
+    response = client.post(url, _likert_post(name="Typed, not saved"), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="preview"')
+    assert "Typed, not saved" in body and "Contradicts" in body
+    assert "Possibility of harm" in body  # the other criteria are there too
+    criterion.refresh_from_db()
+    assert criterion.name == "Agreement with medical consensus"

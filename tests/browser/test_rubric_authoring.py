@@ -160,6 +160,8 @@ def test_an_edited_rubric_becomes_version_2_and_old_judgments_stay_on_version_1(
     page.wait_for_selector("#version-badge:has-text('v2')")
     card = _card(page, 0)
     card.locator("input[name=name]").fill("Agreement with current guidelines")
+    # The preview follows the edit before it is saved.
+    expect(page.locator("#preview")).to_contain_text("Agreement with current guidelines")
     _save(card)
     # Duplicate, move and remove without a page load.
     _card(page, 0).locator("[data-duplicate]").click()
