@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from . import audit
 from .models import Criterion, CriterionKind, Judgment, Rubric, RubricVersion, Workspace
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -201,7 +202,7 @@ def create_rubric(
     return version
 
 
-def publish(version: RubricVersion) -> RubricVersion:
+def publish(version: RubricVersion, actor=None) -> RubricVersion:
     """Publish a draft version. Raises ValidationError when it cannot be published."""
     if version.is_published:
         raise RubricError("This version is already published.")
@@ -216,6 +217,9 @@ def publish(version: RubricVersion) -> RubricVersion:
     version.status = RubricVersion.Status.PUBLISHED
     version.published_at = timezone.now()
     version.save()
+    audit.record(
+        version.rubric.workspace_id, actor, "rubric.publish", version, f"Published {version}"
+    )
     return version
 
 

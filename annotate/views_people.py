@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, invites, people
+from . import access, audit, invites, people
 from .models import Cohort, Invitation, Membership, Role
 
 PEOPLE_TEMPLATE = "annotate/people.html"
@@ -77,6 +77,7 @@ def member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     member = _member(admin, member_id)
     cohorts = _cohorts(admin, request.POST.getlist("cohorts"))
     status, errors = 200, {}
+    before = member.role
     try:
         people.update_member(
             member,
@@ -87,6 +88,12 @@ def member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     except ValidationError as exc:
         status, errors = 422, exc.message_dict
         member.refresh_from_db()
+    else:
+        audit.record(
+            admin.workspace, request.user, "member.update", member,
+            f"{member.user.username}: {before} → {member.role}",
+            role=member.role, previous_role=before, cohorts=[c.pk for c in cohorts],
+        )  # fmt: skip
     if not request.htmx:
         if errors:
             messages.error(request, " ".join(" ".join(v) for v in errors.values()))
@@ -107,6 +114,7 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
+        audit.record(admin.workspace, request.user, "member.remove", None, member.user.username)
         messages.success(request, f"Removed {member.user.username}. Their judgments are kept.")
     return redirect("people", slug=slug)
 
@@ -122,6 +130,7 @@ def cohort_create(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
+        audit.record(admin.workspace, request.user, "cohort.create", cohort, cohort.name)
         messages.success(request, f"Created the cohort {cohort.name}.")
     return redirect("people", slug=slug)
 
@@ -146,6 +155,10 @@ def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, PEOPLE_TEMPLATE, context, status=422)
     link = request.build_absolute_uri(reverse("invite-accept", args=[token]))
     emailed = invites.send_invitation_email(invitation, link)
+    audit.record(
+        admin.workspace, request.user, "invitation.create", invitation,
+        f"Invited {invitation.email or 'by link'} as {invitation.role}",
+    )  # fmt: skip
     context = _context(admin, new_link=link, new_invitation=invitation, emailed=emailed)
     return render(request, PEOPLE_TEMPLATE, context)
 
@@ -158,6 +171,7 @@ def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> Ht
     if invitation is None:
         raise Http404
     if invites.revoke_invitation(invitation):
+        audit.record(admin.workspace, request.user, "invitation.revoke", invitation)
         messages.success(request, "The invitation link no longer works.")
     return redirect("people", slug=slug)
 
@@ -186,6 +200,10 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
         context.update(errors=errors, values=values)
         return render(request, "annotate/invite_accept.html", context, status=422)
+    audit.record(
+        membership.workspace, membership.user, "invitation.accept", invitation,
+        f"{membership.user.username} joined as {membership.role}",
+    )  # fmt: skip
     if user is None:
         login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Welcome to {membership.workspace.name}.")

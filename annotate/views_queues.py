@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, queues
+from . import access, audit, queues
 from .models import Membership, Queue
 from .rendering import render_markdown
 from .setup_forms import QueueForm
@@ -61,6 +61,7 @@ def queue_create(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
+            audit.record(workspace, request.user, "queue.create", queue, queue.name)
             messages.success(request, f"Created the queue {queue.name}. Add items to start.")
             return redirect("queue-detail", slug=slug, queue_id=queue.pk)
     return _render_form(request, membership, form, None, status=422)
@@ -89,6 +90,10 @@ def queue_edit(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
             _form_errors(form, exc)
         else:
             if changed:
+                audit.record(
+                    workspace, request.user, "queue.update", queue,
+                    f"Changed {', '.join(changed)} of {queue.name}", fields=changed,
+                )  # fmt: skip
                 messages.success(request, "Saved. Changes apply to the next items reviewers get.")
             return redirect("queue-detail", slug=slug, queue_id=queue.pk)
     return _render_form(request, membership, form, queue, status=422)
@@ -138,6 +143,10 @@ def queue_status(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
+        audit.record(
+            membership.workspace, request.user, "queue.status", queue,
+            f"{queue.name} is now {queue.status}", status=queue.status,
+        )  # fmt: skip
         messages.success(request, f"The queue is now {queue.get_status_display().lower()}.")
     return redirect("queue-detail", slug=slug, queue_id=queue.pk)
 

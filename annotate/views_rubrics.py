@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, rubrics
+from . import access, audit, rubrics
 from .models import Criterion, CriterionKind, Membership, Rubric, RubricVersion
 from .rubric_templates import TEMPLATES, create_from_template
 from .setup_forms import apply_row_action, criterion_spec_from_post
@@ -108,6 +108,10 @@ def rubric_create(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("rubric-list", slug=slug)
+    audit.record(
+        membership.workspace, request.user, "rubric.create", version.rubric,
+        f"Created the rubric {version.rubric.name}", template=template,
+    )  # fmt: skip
     return redirect(_version_url(version))
 
 
@@ -199,7 +203,7 @@ def rubric_publish(request: HttpRequest, slug: str, rubric_id: int, number: int)
     membership = access.get_membership(request.user, slug, access.AUTHORS)
     version = _draft(membership, rubric_id, number)
     try:
-        rubrics.publish(version)
+        rubrics.publish(version, actor=request.user)
     except ValidationError as exc:
         context = _page_context(
             membership,
@@ -232,6 +236,7 @@ def rubric_new_draft(request: HttpRequest, slug: str, rubric_id: int) -> HttpRes
     membership = access.get_membership(request.user, slug, access.AUTHORS)
     rubric = _rubric(membership, rubric_id)
     version = rubrics.new_draft_version(rubric)
+    audit.record(membership.workspace, request.user, "rubric.draft", version, f"Opened {version}")
     return redirect(_version_url(version))
 
 
@@ -241,6 +246,10 @@ def rubric_clone(request: HttpRequest, slug: str, rubric_id: int) -> HttpRespons
     membership = access.get_membership(request.user, slug, access.AUTHORS)
     rubric = _rubric(membership, rubric_id)
     version = rubrics.clone_rubric(rubric, request.POST.get("name", ""))
+    audit.record(
+        membership.workspace, request.user, "rubric.clone", version.rubric,
+        f"Cloned {rubric.name} into {version.rubric.name}",
+    )  # fmt: skip
     messages.success(request, f"Cloned into {version.rubric.name}.")
     return redirect(_version_url(version))
 
@@ -252,9 +261,11 @@ def rubric_archive(request: HttpRequest, slug: str, rubric_id: int) -> HttpRespo
     rubric = _rubric(membership, rubric_id)
     if request.POST.get("action") == "unarchive":
         rubrics.unarchive(rubric)
+        audit.record(membership.workspace, request.user, "rubric.unarchive", rubric, rubric.name)
         messages.success(request, f"{rubric.name} is back in use.")
     else:
         rubrics.archive(rubric)
+        audit.record(membership.workspace, request.user, "rubric.archive", rubric, rubric.name)
         messages.success(request, f"Archived {rubric.name}. Its judgments are kept.")
     return redirect("rubric-list", slug=slug)
 
@@ -269,6 +280,7 @@ def rubric_delete(request: HttpRequest, slug: str, rubric_id: int) -> HttpRespon
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
+        audit.record(membership.workspace, request.user, "rubric.delete", None, rubric.name)
         messages.success(request, f"Deleted {rubric.name}.")
     return redirect("rubric-list", slug=slug)
 

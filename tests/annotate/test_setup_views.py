@@ -517,3 +517,19 @@ def test_the_preview_follows_unsaved_edits_as_the_author_types(client, setup, au
     assert "Possibility of harm" in body  # the other criteria are there too
     criterion.refresh_from_db()
     assert criterion.name == "Agreement with medical consensus"
+
+
+def test_setup_changes_are_written_to_the_audit_log(client, setup, author, admin_user):
+    from annotate.models import AuditEvent
+
+    client.force_login(author)
+    client.post(reverse("rubric-publish", args=[SLUG, setup["rubric"].pk, 2]))
+    client.post(reverse("queue-status", args=[SLUG, setup["queue"].pk]), {"action": "pause"})
+    client.force_login(admin_user)
+    member = setup["member"]
+    client.post(reverse("member-update", args=[SLUG, member.pk]), {"role": "author"})
+    events = {e.action: e for e in AuditEvent.objects.all()}
+    assert events["rubric.publish"].actor == author
+    assert events["queue.status"].details == {"status": "paused"}
+    assert events["member.update"].details["previous_role"] == "reviewer"
+    assert events["member.update"].actor == admin_user
