@@ -11,12 +11,6 @@ from annotate import invites, people
 from annotate.models import Cohort, Invitation, Membership, Role
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made for every test here; real PBKDF2 costs seconds on a busy machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_the_token_is_stored_only_as_a_hash(workspace, admin_user):
     invitation, token = invites.create_invitation(workspace, created_by=admin_user)
     assert token not in invitation.token_hash

@@ -10,12 +10,6 @@ from annotate.models import Cohort, Item, Queue
 from tests.factories import good_answers, make_queue, published_rubric
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made for every test here; real PBKDF2 costs seconds on a busy machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_create_queue_checks_every_field(workspace):
     draft = rubrics.create_rubric(workspace, "Draft only", [])
     with pytest.raises(ValidationError) as exc:

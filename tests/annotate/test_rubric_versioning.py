@@ -9,12 +9,6 @@ from annotate.rubric_templates import TEMPLATES, create_from_template
 from tests.factories import make_queue, published_rubric, standard_criteria
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made for every test here; real PBKDF2 costs seconds on a busy machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def likert(key="accuracy", levels=5, **extra):
     spec = {
         "key": key,

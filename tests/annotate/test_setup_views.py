@@ -12,12 +12,6 @@ from tests.factories import make_queue, published_rubric
 SLUG = "patient-messages"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made for every test here; real PBKDF2 costs seconds on a busy machine."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def setup(workspace, clinicians, admin_user, author, engineer, reviewer, outsider):
     """A published v1 with a draft v2, a queue with items, an invitation."""
