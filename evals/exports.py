@@ -1,0 +1,955 @@
+"""Labeled-set exports: judgments (wide and long), items with consensus, fine-tuning sets.
+
+``write_export(workspace, spec, out_dir)`` writes one data file, ``manifest.json`` and
+``README.md`` into ``out_dir`` and returns the manifest. Rows are read from the
+database in item order with a server-side cursor and written batch by batch, so
+memory stays bounded. Everything depends only on the data and on the spec's
+``snapshot_at`` (the export time written to the manifest): judgments created after
+the snapshot are left out and judgments edited after it are exported with the
+answers they had then, so the same snapshot gives byte-identical files.
+
+Consensus per item: the adjudicated answer when there is one (``consensus_override``,
+the adjudication hook), else the majority for categories and pass/fail (a tie gives
+null) and the median for scales and numbers. Per-item agreement is simple percent
+agreement: the share of agreeing reviewer pairs per criterion, averaged over criteria.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import combinations, groupby
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from django.conf import settings
+from django.db.models import QuerySet
+
+from annotate.models import (
+    Cohort,
+    Criterion,
+    CriterionKind,
+    Item,
+    Judgment,
+    JudgmentRevision,
+    Queue,
+    RubricVersion,
+    Workspace,
+)
+
+from .export_writers import (
+    EXTENSIONS,
+    FORMATS,
+    canonical_json,
+    file_digest,
+    format_time,
+    open_writer,
+    parse_time,
+)
+from .models import ImportedReviewer
+
+SHAPES = ("judgments", "judgments_long", "items", "sft")
+SHAPE_FORMATS = {
+    "judgments": FORMATS,
+    "judgments_long": FORMATS,
+    "items": FORMATS,
+    "sft": ("jsonl",),
+}
+BATCH_ROWS = 5000
+DEFAULT_SFT_THRESHOLD = 0.8
+CONSENSUS_RULE = {
+    "adjudicated": "the adjudicated answer when there is one (consensus_override)",
+    "likert": "median",
+    "numeric": "median",
+    "categorical": "majority; a tie gives null",
+    "pass_fail": "majority; a tie gives null",
+    "free_text": "not aggregated",
+}
+AGREEMENT_RULE = (
+    "simple percent agreement per item: the share of reviewer pairs giving the same answer, "
+    "per criterion (free text excluded), averaged over criteria; null with fewer than 2 judgments"
+)
+SCORED_KINDS = (CriterionKind.LIKERT, CriterionKind.PASS_FAIL, CriterionKind.NUMERIC)
+AGREEMENT_KINDS = (
+    CriterionKind.LIKERT,
+    CriterionKind.PASS_FAIL,
+    CriterionKind.CATEGORICAL,
+    CriterionKind.NUMERIC,
+)
+
+
+class ExportError(ValueError):
+    """A bad export request (unknown shape, bad filter, ...); the message says what."""
+
+
+# --- The adjudication hook --------------------------------------------------------------
+
+
+def consensus_override(item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The adjudication hook: adjudicated answers by item id, ``{item_id: {key: answer}}``.
+
+    Returns {} until adjudication exists. When it returns answers for an item, the
+    items shape uses them instead of the computed consensus and marks the item
+    ``adjudicated``; the ``adjudicated_only`` filter keeps exactly those items.
+    """
+    return {}
+
+
+# --- Filters and spec -------------------------------------------------------------------
+
+
+@dataclass
+class ExportFilters:
+    queue_ids: list[int] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    cohort_ids: list[int] = field(default_factory=list)
+    model_versions: list[str] = field(default_factory=list)
+    min_agreement: float | None = None
+    adjudicated_only: bool = False
+    exclude_gold: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"] = format_time(self.since)
+        data["until"] = format_time(self.until)
+        return data
+
+
+@dataclass
+class ExportSpec:
+    shape: str
+    format: str
+    snapshot_at: datetime
+    filters: ExportFilters = field(default_factory=ExportFilters)
+    sft_threshold: float = DEFAULT_SFT_THRESHOLD
+    reviewer_names: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "shape": self.shape,
+            "format": self.format,
+            "snapshot_at": format_time(self.snapshot_at),
+            "filters": self.filters.as_dict(),
+            "sft_threshold": self.sft_threshold,
+            "reviewer_names": self.reviewer_names,
+        }
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.shape}.{EXTENSIONS[self.format]}"
+
+
+def _int_list(value: Any, name: str) -> list[int]:
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise ExportError(f"{name} must be a list of ids.")
+    try:
+        return sorted({int(v) for v in value})
+    except (TypeError, ValueError):
+        raise ExportError(f"{name} must be a list of ids.") from None
+
+
+def _str_list(value: Any, name: str) -> list[str]:
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ExportError(f"{name} must be a list of strings.")
+    return sorted({v.strip() for v in value if v.strip()})
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError):
+        raise ExportError(f"{name} must be an ISO 8601 time.") from None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def parse_filters(raw: dict[str, Any] | None) -> ExportFilters:
+    """Validate filters from a form, the API or a job's params. Raises ExportError."""
+    raw = dict(raw or {})
+    known = set(ExportFilters.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ExportError("Unknown filters: " + ", ".join(unknown) + ".")
+    min_agreement = raw.get("min_agreement")
+    if min_agreement in ("", None):
+        min_agreement = None
+    else:
+        try:
+            min_agreement = float(min_agreement)
+        except (TypeError, ValueError):
+            raise ExportError("min_agreement must be a number from 0 to 1.") from None
+        if not 0.0 <= min_agreement <= 1.0:
+            raise ExportError("min_agreement must be a number from 0 to 1.")
+    filters = ExportFilters(
+        queue_ids=_int_list(raw.get("queue_ids"), "queue_ids"),
+        since=_time(raw.get("since"), "since"),
+        until=_time(raw.get("until"), "until"),
+        cohort_ids=_int_list(raw.get("cohort_ids"), "cohort_ids"),
+        model_versions=_str_list(raw.get("model_versions"), "model_versions"),
+        min_agreement=min_agreement,
+        adjudicated_only=_bool(raw.get("adjudicated_only", False)),
+        exclude_gold=_bool(raw.get("exclude_gold", False)),
+    )
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ExportError("since must be before until.")
+    return filters
+
+
+def parse_spec(
+    workspace: Workspace,
+    *,
+    shape: str,
+    format: str,
+    snapshot_at: datetime | str,
+    filters: dict[str, Any] | None = None,
+    sft_threshold: float | str | None = None,
+    reviewer_names: bool = False,
+) -> ExportSpec:
+    """A checked ExportSpec; queue and cohort ids must belong to ``workspace``."""
+    if shape not in SHAPES:
+        raise ExportError("shape must be one of: " + ", ".join(SHAPES) + ".")
+    if format not in SHAPE_FORMATS[shape]:
+        raise ExportError(f"The {shape} shape comes as: " + ", ".join(SHAPE_FORMATS[shape]) + ".")
+    parsed = parse_filters(filters)
+    own_queues = set(
+        Queue.objects.filter(workspace=workspace, pk__in=parsed.queue_ids).values_list(
+            "pk", flat=True
+        )
+    )
+    if set(parsed.queue_ids) - own_queues:
+        raise ExportError("No such queue in this workspace.")
+    own_cohorts = set(
+        Cohort.objects.filter(workspace=workspace, pk__in=parsed.cohort_ids).values_list(
+            "pk", flat=True
+        )
+    )
+    if set(parsed.cohort_ids) - own_cohorts:
+        raise ExportError("No such cohort in this workspace.")
+    threshold = DEFAULT_SFT_THRESHOLD if sft_threshold in (None, "") else sft_threshold
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ExportError("sft_threshold must be a number from 0 to 1.") from None
+    if not 0.0 <= threshold <= 1.0:
+        raise ExportError("sft_threshold must be a number from 0 to 1.")
+    snapshot = snapshot_at if isinstance(snapshot_at, datetime) else parse_time(snapshot_at)
+    return ExportSpec(
+        shape=shape,
+        format=format,
+        snapshot_at=snapshot,
+        filters=parsed,
+        sft_threshold=threshold,
+        reviewer_names=_bool(reviewer_names),
+    )
+
+
+def spec_from_dict(workspace: Workspace, data: dict[str, Any]) -> ExportSpec:
+    return parse_spec(workspace, **data)
+
+
+# --- Reviewers --------------------------------------------------------------------------
+
+
+def pseudonym(workspace_id: int, user_id: int) -> str:
+    """A stable reviewer id that does not reveal who the reviewer is."""
+    message = f"quorum-reviewer:{workspace_id}:{user_id}".encode()
+    return "r-" + hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:12]
+
+
+@dataclass
+class Reviewer:
+    label: str
+    cohorts: str
+
+
+def reviewer_map(
+    workspace: Workspace, user_ids: Iterable[int], names: bool = False
+) -> dict[int, Reviewer]:
+    """Label and cohorts (``;``-joined names) per user id."""
+    from django.contrib.auth import get_user_model
+
+    ids = set(user_ids)
+    imported = dict(
+        ImportedReviewer.objects.filter(workspace=workspace, user_id__in=ids).values_list(
+            "user_id", "label"
+        )
+    )
+    cohorts: dict[int, list[str]] = {}
+    for user_id, name in Cohort.members.through.objects.filter(
+        cohort__workspace=workspace, user_id__in=ids
+    ).values_list("user_id", "cohort__name"):
+        cohorts.setdefault(user_id, []).append(name)
+    usernames: dict[int, str] = {}
+    if names:
+        usernames = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    result = {}
+    for user_id in ids:
+        label = imported.get(user_id) or usernames.get(user_id) or pseudonym(workspace.pk, user_id)
+        result[user_id] = Reviewer(label, ";".join(sorted(cohorts.get(user_id, []))))
+    return result
+
+
+# --- Selecting judgments ----------------------------------------------------------------
+
+
+def gold_field() -> str | None:
+    """The name of the items' gold flag, if the model has one yet."""
+    names = {f.name for f in Item._meta.get_fields()}
+    for candidate in ("is_gold", "gold"):
+        if candidate in names:
+            return candidate
+    return None
+
+
+def judgments_queryset(workspace: Workspace, spec: ExportSpec) -> QuerySet[Judgment]:
+    f = spec.filters
+    qs = Judgment.objects.filter(queue__workspace=workspace, created_at__lte=spec.snapshot_at)
+    if f.queue_ids:
+        qs = qs.filter(queue_id__in=f.queue_ids)
+    if f.since:
+        qs = qs.filter(created_at__gte=f.since)
+    if f.until:
+        qs = qs.filter(created_at__lte=f.until)
+    if f.cohort_ids:
+        reviewers = Cohort.members.through.objects.filter(cohort_id__in=f.cohort_ids).values(
+            "user_id"
+        )
+        qs = qs.filter(reviewer_id__in=reviewers)
+    if f.model_versions:
+        qs = qs.filter(item__model_version__in=f.model_versions)
+    gold = gold_field()
+    if f.exclude_gold and gold:
+        qs = qs.exclude(**{f"item__{gold}": True})
+    return qs
+
+
+ROW_FIELDS = (
+    "id",
+    "item_id",
+    "queue_id",
+    "queue__name",
+    "item__input_text",
+    "item__input_messages",
+    "item__output",
+    "item__model_name",
+    "item__model_version",
+    "item__metadata",
+    "reviewer_id",
+    "rubric_version_id",
+    "time_spent_ms",
+    "revision",
+    "created_at",
+    "updated_at",
+    "answers",
+)
+
+
+@dataclass
+class Row:
+    id: int
+    item_id: int
+    queue_id: int
+    queue: str
+    input_text: str
+    input_messages: Any
+    output: str
+    model_name: str
+    model_version: str
+    metadata: Any
+    reviewer_id: int
+    rubric_version_id: int
+    time_spent_ms: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    answers: dict[str, Any]
+
+
+def _as_of_snapshot(rows: list[Row], snapshot: datetime) -> None:
+    """Judgments edited after the snapshot: put back the answers they had at the snapshot."""
+    edited = [row for row in rows if row.updated_at > snapshot]
+    if not edited:
+        return
+    revisions = JudgmentRevision.objects.filter(
+        judgment_id__in=[row.id for row in edited], recorded_at__lte=snapshot
+    ).order_by("judgment_id", "-revision")
+    latest: dict[int, JudgmentRevision] = {}
+    for revision in revisions:
+        latest.setdefault(revision.judgment_id, revision)
+    for row in edited:
+        old = latest.get(row.id)
+        if old is not None:
+            row.answers = old.answers
+            row.time_spent_ms = old.time_spent_ms
+            row.revision = old.revision
+            row.updated_at = old.recorded_at
+
+
+def iter_item_groups(
+    workspace: Workspace, spec: ExportSpec, chunk_size: int = BATCH_ROWS
+) -> Iterator[list[Row]]:
+    """Judgments grouped by item, in (item id, judgment id) order, streamed from the DB."""
+    qs = judgments_queryset(workspace, spec).order_by("item_id", "id").values_list(*ROW_FIELDS)
+    pending: list[Row] = []
+
+    def flush() -> Iterator[list[Row]]:
+        _as_of_snapshot(pending, spec.snapshot_at)
+        for _, group in groupby(pending, key=lambda row: row.item_id):
+            yield list(group)
+
+    for values in qs.iterator(chunk_size=chunk_size):
+        row = Row(*values)
+        if len(pending) >= chunk_size and row.item_id != pending[-1].item_id:
+            yield from flush()
+            pending = []
+        pending.append(row)
+    yield from flush()
+
+
+# --- Per-item numbers -------------------------------------------------------------------
+
+
+def item_agreement(group: Sequence[Row], criteria: Sequence[Criterion]) -> float | None:
+    """Simple percent agreement of the judgments on one item (see module doc)."""
+    shares = []
+    for criterion in criteria:
+        if criterion.kind not in AGREEMENT_KINDS:
+            continue
+        values = [row.answers[criterion.key] for row in group if criterion.key in row.answers]
+        pairs = list(combinations(values, 2))
+        if pairs:
+            shares.append(sum(a == b for a, b in pairs) / len(pairs))
+    if not shares:
+        return None
+    return round(sum(shares) / len(shares), 6)
+
+
+def consensus(group: Sequence[Row], criterion: Criterion) -> Any:
+    values = [row.answers[criterion.key] for row in group if criterion.key in row.answers]
+    if not values or criterion.kind == CriterionKind.FREE_TEXT:
+        return None
+    if criterion.kind in (CriterionKind.LIKERT, CriterionKind.NUMERIC):
+        return float(statistics.median(values))
+    counts = Counter(values).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None
+    return counts[0][0]
+
+
+def _scale(criterion: Criterion) -> tuple[float, float] | None:
+    if criterion.kind == CriterionKind.LIKERT and criterion.levels:
+        values = [float(level["value"]) for level in criterion.levels]
+        return min(values), max(values)
+    if criterion.kind == CriterionKind.NUMERIC:
+        low, high = criterion.config.get("min"), criterion.config.get("max")
+        if low is not None and high is not None and float(high) > float(low):
+            return float(low), float(high)
+    return None
+
+
+def weighted_score(answers: dict[str, Any], criteria: Sequence[Criterion]) -> float | None:
+    """The judgment's rubric score in [0, 1]: scored criteria normalized, weighted mean."""
+    total = weight = 0.0
+    for criterion in criteria:
+        if criterion.kind not in SCORED_KINDS or criterion.key not in answers:
+            continue
+        value = answers[criterion.key]
+        if criterion.kind == CriterionKind.PASS_FAIL:
+            score = 1.0 if value else 0.0
+        else:
+            bounds = _scale(criterion)
+            if bounds is None:
+                continue
+            score = (float(value) - bounds[0]) / (bounds[1] - bounds[0])
+        total += criterion.weight * score
+        weight += criterion.weight
+    return total / weight if weight else None
+
+
+# --- Shapes -----------------------------------------------------------------------------
+
+
+ANSWER_TYPES = {
+    CriterionKind.LIKERT: pa.int64(),
+    CriterionKind.PASS_FAIL: pa.bool_(),
+    CriterionKind.CATEGORICAL: pa.string(),
+    CriterionKind.NUMERIC: pa.float64(),
+    CriterionKind.FREE_TEXT: pa.string(),
+}
+CONSENSUS_TYPES = {
+    CriterionKind.LIKERT: pa.float64(),
+    CriterionKind.NUMERIC: pa.float64(),
+    CriterionKind.PASS_FAIL: pa.bool_(),
+    CriterionKind.CATEGORICAL: pa.string(),
+}
+ITEM_COLUMNS = [
+    ("item_id", pa.int64()),
+    ("queue_id", pa.int64()),
+    ("queue", pa.string()),
+    ("input_text", pa.string()),
+    ("input_messages", pa.string()),
+    ("output", pa.string()),
+    ("model_name", pa.string()),
+    ("model_version", pa.string()),
+    ("item_metadata", pa.string()),
+]
+JUDGMENT_COLUMNS = [
+    ("judgment_id", pa.int64()),
+    *ITEM_COLUMNS,
+    ("reviewer", pa.string()),
+    ("cohorts", pa.string()),
+    ("rubric", pa.string()),
+    ("rubric_version", pa.int64()),
+    ("time_spent_ms", pa.int64()),
+    ("revision", pa.int64()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+    ("updated_at", pa.timestamp("us", tz="UTC")),
+]
+LONG_COLUMNS = [
+    *JUDGMENT_COLUMNS,
+    ("criterion", pa.string()),
+    ("kind", pa.string()),
+    ("value", pa.string()),
+    ("value_number", pa.float64()),
+]
+SFT_SCHEMA = pa.schema(
+    [("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))]
+)
+
+
+@dataclass
+class Context:
+    """What every shape needs besides the rows: criteria, rubric names, reviewers."""
+
+    workspace: Workspace
+    spec: ExportSpec
+    versions: list[RubricVersion]
+    criteria_by_version: dict[int, list[Criterion]]
+    reviewers: dict[int, Reviewer]
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        """Criteria across versions, one per key, in version then position order."""
+        seen: dict[str, Criterion] = {}
+        for version in self.versions:
+            for criterion in self.criteria_by_version[version.pk]:
+                seen.setdefault(criterion.key, criterion)
+        return list(seen.values())
+
+    def kind_of(self, key: str) -> str:
+        kinds = {
+            c.kind for v in self.versions for c in self.criteria_by_version[v.pk] if c.key == key
+        }
+        return kinds.pop() if len(kinds) == 1 else CriterionKind.FREE_TEXT
+
+
+def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
+    qs = judgments_queryset(workspace, spec)
+    version_ids = set(qs.values_list("rubric_version_id", flat=True).distinct())
+    versions = list(
+        RubricVersion.objects.filter(pk__in=version_ids)
+        .select_related("rubric")
+        .order_by("rubric_id", "number")
+    )
+    criteria: dict[int, list[Criterion]] = {v.pk: [] for v in versions}
+    for criterion in Criterion.objects.filter(rubric_version_id__in=version_ids).order_by(
+        "rubric_version_id", "position", "id"
+    ):
+        criteria[criterion.rubric_version_id].append(criterion)
+    reviewer_ids = set(qs.values_list("reviewer_id", flat=True).distinct())
+    reviewers = reviewer_map(workspace, reviewer_ids, names=spec.reviewer_names)
+    return Context(workspace, spec, versions, criteria, reviewers)
+
+
+def _answer_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == CriterionKind.FREE_TEXT and not isinstance(value, str):
+        return canonical_json(value)
+    return value
+
+
+def _item_cells(row: Row) -> list[Any]:
+    return [
+        row.item_id,
+        row.queue_id,
+        row.queue,
+        row.input_text,
+        canonical_json(row.input_messages or []),
+        row.output,
+        row.model_name,
+        row.model_version,
+        canonical_json(row.metadata or {}),
+    ]
+
+
+def _judgment_cells(row: Row, ctx: Context, versions: dict[int, RubricVersion]) -> list[Any]:
+    reviewer = ctx.reviewers[row.reviewer_id]
+    version = versions[row.rubric_version_id]
+    return [
+        row.id,
+        *_item_cells(row),
+        reviewer.label,
+        reviewer.cohorts,
+        version.rubric.name,
+        version.number,
+        row.time_spent_ms,
+        row.revision,
+        row.created_at,
+        row.updated_at,
+    ]
+
+
+class Shape:
+    """Turns item groups into rows of one schema."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.versions = {v.pk: v for v in ctx.versions}
+        self.criteria = ctx.criteria
+
+    def schema(self) -> pa.Schema:
+        raise NotImplementedError
+
+    def rows(self, group: list[Row], agreement: float | None, override: dict | None) -> list[list]:
+        raise NotImplementedError
+
+
+class JudgmentsShape(Shape):
+    def schema(self) -> pa.Schema:
+        answers = [
+            (f"answer_{c.key}", ANSWER_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
+        ]
+        return pa.schema(JUDGMENT_COLUMNS + answers)
+
+    def rows(self, group, agreement, override):
+        kinds = [self.ctx.kind_of(c.key) for c in self.criteria]
+        return [
+            _judgment_cells(row, self.ctx, self.versions)
+            + [
+                _answer_value(row.answers.get(c.key), kind)
+                for c, kind in zip(self.criteria, kinds, strict=True)
+            ]
+            for row in group
+        ]
+
+
+class LongShape(Shape):
+    def schema(self) -> pa.Schema:
+        return pa.schema(LONG_COLUMNS)
+
+    def rows(self, group, agreement, override):
+        out = []
+        for row in group:
+            base = _judgment_cells(row, self.ctx, self.versions)
+            for criterion in self.ctx.criteria_by_version[row.rubric_version_id]:
+                if criterion.key not in row.answers:
+                    continue
+                value = row.answers[criterion.key]
+                number = (
+                    float(value)
+                    if isinstance(value, int | float) and not isinstance(value, bool)
+                    else None
+                )
+                text = (
+                    ("pass" if value else "fail")
+                    if isinstance(value, bool)
+                    else value
+                    if isinstance(value, str)
+                    else canonical_json(value)
+                )
+                out.append([*base, criterion.key, criterion.kind, text, number])
+        return out
+
+
+class ItemsShape(Shape):
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.criteria = [c for c in ctx.criteria if ctx.kind_of(c.key) in CONSENSUS_TYPES]
+
+    def schema(self) -> pa.Schema:
+        consensus_columns = [
+            (f"consensus_{c.key}", CONSENSUS_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
+        ]
+        return pa.schema(
+            ITEM_COLUMNS
+            + [
+                ("judgments", pa.int64()),
+                ("agreement", pa.float64()),
+                ("adjudicated", pa.bool_()),
+            ]
+            + consensus_columns
+        )
+
+    def rows(self, group, agreement, override):
+        values = []
+        for criterion in self.criteria:
+            if override is not None and criterion.key in override:
+                value = override[criterion.key]
+                if CONSENSUS_TYPES[self.ctx.kind_of(criterion.key)] == pa.float64():
+                    value = None if value is None else float(value)
+            else:
+                value = consensus(group, criterion)
+            values.append(value)
+        return [[*_item_cells(group[0]), len(group), agreement, override is not None, *values]]
+
+
+class SftShape(Shape):
+    def schema(self) -> pa.Schema:
+        return SFT_SCHEMA
+
+    def rows(self, group, agreement, override):
+        scores = [
+            weighted_score(row.answers, self.ctx.criteria_by_version[row.rubric_version_id])
+            for row in group
+        ]
+        scores = [s for s in scores if s is not None]
+        if not scores or sum(scores) / len(scores) < self.ctx.spec.sft_threshold:
+            return []
+        first = group[0]
+        messages = [
+            {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
+            for m in (first.input_messages or [])
+            if isinstance(m, dict)
+        ]
+        if not messages:
+            messages = [{"role": "user", "content": first.input_text}]
+        messages.append({"role": "assistant", "content": first.output})
+        return [[messages]]
+
+
+SHAPE_CLASSES: dict[str, type[Shape]] = {
+    "judgments": JudgmentsShape,
+    "judgments_long": LongShape,
+    "items": ItemsShape,
+    "sft": SftShape,
+}
+
+
+# --- Writing ----------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    rows: int = 0
+    items: int = 0
+    judgments: int = 0
+    reviewers: set[int] = field(default_factory=set)
+    agreement_sum: float = 0.0
+    agreement_items: int = 0
+
+    def add(self, group: list[Row], agreement: float | None, rows: int) -> None:
+        self.rows += rows
+        self.items += 1
+        self.judgments += len(group)
+        self.reviewers.update(row.reviewer_id for row in group)
+        if agreement is not None:
+            self.agreement_sum += agreement
+            self.agreement_items += 1
+
+
+def count_rows(workspace: Workspace, spec: ExportSpec) -> int:
+    """An upper bound of the judgments read (for progress bars and direct-or-job choice)."""
+    return judgments_queryset(workspace, spec).count()
+
+
+def write_export(
+    workspace: Workspace,
+    spec: ExportSpec,
+    out_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> dict[str, Any]:
+    """Write the data file, ``manifest.json`` and ``README.md``; return the manifest."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = build_context(workspace, spec)
+    shape = SHAPE_CLASSES[spec.shape](ctx)
+    schema = shape.schema()
+    path = out_dir / spec.file_name
+    writer = open_writer(spec.format, path, schema)
+    tally = Tally()
+    pending: list[tuple[list[Row], float | None]] = []
+    pending_rows = 0
+    read = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_rows
+        if not pending:
+            return
+        item_ids = [group[0].item_id for group, _ in pending]
+        overrides = consensus_override(item_ids)
+        rows: list[list] = []
+        for group, agreement in pending:
+            override = overrides.get(group[0].item_id)
+            if spec.filters.adjudicated_only and override is None:
+                continue
+            made = shape.rows(group, agreement, override)
+            tally.add(group, agreement, len(made))
+            rows.extend(made)
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            writer.write({name: columns[i] for i, name in enumerate(schema.names)})
+        pending, pending_rows = [], 0
+
+    try:
+        for group in iter_item_groups(workspace, spec, chunk_size=batch_rows):
+            read += len(group)
+            agreement = item_agreement(group, ctx.criteria)
+            minimum = spec.filters.min_agreement
+            if minimum is not None and (agreement is None or agreement < minimum):
+                continue
+            pending.append((group, agreement))
+            pending_rows += len(group)
+            if pending_rows >= batch_rows:
+                flush()
+                if progress:
+                    progress(read)
+        flush()
+    finally:
+        writer.close()
+    if progress:
+        progress(read)
+    manifest = build_manifest(ctx, tally, [file_digest(path)])
+    readme = out_dir / "README.md"
+    readme.write_text(render_readme(manifest), encoding="utf-8")
+    manifest["files"].append(file_digest(readme))
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return manifest
+
+
+def _criterion_entry(criterion: Criterion) -> dict[str, Any]:
+    return {
+        "key": criterion.key,
+        "name": criterion.name,
+        "kind": criterion.kind,
+        "required": criterion.required,
+        "weight": criterion.weight,
+        "config": criterion.config,
+    }
+
+
+def build_manifest(ctx: Context, tally: Tally, files: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = ctx.spec
+    cohorts: dict[str, int] = Counter()
+    for user_id in tally.reviewers:
+        for name in filter(None, ctx.reviewers[user_id].cohorts.split(";")):
+            cohorts[name] += 1
+    mean = tally.agreement_sum / tally.agreement_items if tally.agreement_items else None
+    return {
+        "quorum_export": 1,
+        "workspace": ctx.workspace.slug,
+        "exported_at": format_time(spec.snapshot_at),
+        "shape": spec.shape,
+        "format": spec.format,
+        "filters": spec.filters.as_dict(),
+        "gold_filter_available": gold_field() is not None,
+        "options": {"sft_threshold": spec.sft_threshold, "reviewer_names": spec.reviewer_names},
+        "reviewer_ids": "usernames" if spec.reviewer_names else "pseudonymous",
+        "rubric_versions": [
+            {
+                "rubric": v.rubric.name,
+                "version": v.number,
+                "published_at": format_time(v.published_at),
+                "criteria": [_criterion_entry(c) for c in ctx.criteria_by_version[v.pk]],
+            }
+            for v in ctx.versions
+        ],
+        "cohorts": [{"name": name, "reviewers": n} for name, n in sorted(cohorts.items())],
+        "counts": {
+            "rows": tally.rows,
+            "items": tally.items,
+            "judgments": tally.judgments,
+            "reviewers": len(tally.reviewers),
+        },
+        "agreement": {
+            "method": AGREEMENT_RULE,
+            "items_with_agreement": tally.agreement_items,
+            "mean_item_agreement": None if mean is None else round(mean, 6),
+        },
+        "consensus": CONSENSUS_RULE,
+        "files": files,
+    }
+
+
+def render_readme(manifest: dict[str, Any]) -> str:
+    """The data card: what is in the files, where it came from, how to check them."""
+    counts = manifest["counts"]
+    agreement = manifest["agreement"]
+    lines = [
+        f"# Quorum export: {manifest['shape']} ({manifest['format']})",
+        "",
+        f"Workspace `{manifest['workspace']}`, snapshot taken {manifest['exported_at']}.",
+        "",
+        "## Counts",
+        "",
+        f"- rows: {counts['rows']}",
+        f"- items: {counts['items']}",
+        f"- judgments: {counts['judgments']}",
+        f"- reviewers: {counts['reviewers']} ({manifest['reviewer_ids']})",
+        "",
+        "## Filters",
+        "",
+    ]
+    for name, value in sorted(manifest["filters"].items()):
+        lines.append(f"- {name}: {json.dumps(value)}")
+    lines += ["", "## Rubric versions", ""]
+    for version in manifest["rubric_versions"]:
+        lines.append(f"### {version['rubric']} v{version['version']}")
+        lines.append("")
+        for c in version["criteria"]:
+            required = "required" if c["required"] else "optional"
+            lines.append(
+                f"- `{c['key']}` {c['name']}: {c['kind']}, {required}, weight {c['weight']}"
+            )
+        lines.append("")
+    lines += ["## Cohorts", ""]
+    lines += [f"- {c['name']}: {c['reviewers']} reviewers" for c in manifest["cohorts"]] or [
+        "- none"
+    ]
+    lines += [
+        "",
+        "## Agreement",
+        "",
+        f"- method: {agreement['method']}",
+        f"- items with agreement: {agreement['items_with_agreement']}",
+        f"- mean item agreement: {agreement['mean_item_agreement']}",
+        "",
+        "## Consensus",
+        "",
+    ]
+    lines += [f"- {kind}: {rule}" for kind, rule in manifest["consensus"].items()]
+    lines += ["", "## Files", ""]
+    lines += [
+        f"- `{f['name']}`: {f['bytes']} bytes, SHA-256 `{f['sha256']}`" for f in manifest["files"]
+    ]
+    lines += [
+        "",
+        "CSV cells that start with `=`, `+`, `-`, `@`, a tab, a carriage return or an apostrophe",
+        "carry one extra leading apostrophe so spreadsheets do not run them as formulas.",
+        "",
+    ]
+    return "\n".join(lines)
