@@ -38,7 +38,7 @@ def grade_queue(queue: Queue, reviewers: list, answer_sets=ANSWER_SETS) -> None:
 
 @pytest.fixture
 def graded_queue(workspace, clinicians, reviewer, second_reviewer) -> Queue:
-    queue = make_queue(workspace, cohorts=[clinicians], k=2, items=4)
+    queue = make_queue(workspace, cohorts=[clinicians], k=2, items=4, order=Queue.Order.OLDEST)
     queue.items.filter(pk=queue.items.order_by("pk").first().pk).update(
         input_text="@SUM(A1:A2) is this safe?", metadata={"topic": "dosage", "locale": "en"}
     )
