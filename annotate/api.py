@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from evals.api_common import paginate
 from evals.exports import reviewer_map
@@ -133,11 +134,11 @@ def get_queue_detail(request: HttpRequest, queue_id: int) -> QueueOut:
     response={201: ItemsCreated},
     summary="Add items to a queue",
 )
-def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> tuple[int, dict]:
+def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> Status:
     queue = get_queue(request, queue_id)
     with transaction.atomic():
         created = add_items(queue, [item.dict() for item in payload.items])
-    return 201, {"created": len(created), "ids": [item.pk for item in created]}
+    return Status(201, {"created": len(created), "ids": [item.pk for item in created]})
 
 
 @router.get("/judgments", response=JudgmentPage, tags=["judgments"], summary="Read judgments")

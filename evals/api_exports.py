@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from annotate.api import PageQuery, get_queue
 
@@ -117,7 +118,7 @@ def _get_job(request: HttpRequest, export_id: int) -> Job:
 
 
 @router.post("/exports", response={202: ExportOut}, summary="Start an export job")
-def create_export(request: HttpRequest, payload: ExportIn) -> tuple[int, ExportOut]:
+def create_export(request: HttpRequest, payload: ExportIn) -> Status:
     workspace = request.workspace  # type: ignore[attr-defined]
     filters: dict[str, Any] = payload.filters.dict()
     try:
@@ -132,7 +133,7 @@ def create_export(request: HttpRequest, payload: ExportIn) -> tuple[int, ExportO
     except ExportError as exc:
         raise ApiError(400, "bad_filter", str(exc)) from None
     job = start_export(workspace, spec)
-    return 202, _export_out(job)
+    return Status(202, _export_out(job))
 
 
 @router.get("/exports", response=ExportPage, summary="Export jobs, oldest first")
