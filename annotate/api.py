@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from evals.api_common import paginate
+from evals.api_common import paginate, responses
 from evals.exports import reviewer_map
 
 from .items import add_items
@@ -115,7 +115,7 @@ def get_queue(request: HttpRequest, queue_id: int) -> Queue:
     return queue
 
 
-@router.get("/queues", response=QueuePage, summary="Queues and their progress")
+@router.get("/queues", response=responses({200: QueuePage}), summary="Queues and their progress")
 def list_queues(request: HttpRequest, page: Query[PageQuery]) -> dict:
     qs = Queue.objects.filter(workspace=request.workspace).select_related(  # type: ignore[attr-defined]
         "rubric_version__rubric"
@@ -124,14 +124,16 @@ def list_queues(request: HttpRequest, page: Query[PageQuery]) -> dict:
     return {"results": [_queue_out(q) for q in rows], "next_cursor": cursor}
 
 
-@router.get("/queues/{queue_id}", response=QueueOut, summary="One queue and its progress")
+@router.get(
+    "/queues/{queue_id}", response=responses({200: QueueOut}), summary="One queue and its progress"
+)
 def get_queue_detail(request: HttpRequest, queue_id: int) -> QueueOut:
     return _queue_out(get_queue(request, queue_id))
 
 
 @router.post(
     "/queues/{queue_id}/items",
-    response={201: ItemsCreated},
+    response=responses({201: ItemsCreated}),
     summary="Add items to a queue",
 )
 def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> Status:
@@ -141,7 +143,12 @@ def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> Statu
     return Status(201, {"created": len(created), "ids": [item.pk for item in created]})
 
 
-@router.get("/judgments", response=JudgmentPage, tags=["judgments"], summary="Read judgments")
+@router.get(
+    "/judgments",
+    response=responses({200: JudgmentPage}),
+    tags=["judgments"],
+    summary="Read judgments",
+)
 def list_judgments(request: HttpRequest, query: Query[JudgmentQuery]) -> dict:
     workspace = request.workspace  # type: ignore[attr-defined]
     qs = Judgment.objects.filter(queue__workspace=workspace)

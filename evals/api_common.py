@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db.models import QuerySet
+from ninja import Schema
+from ninja.responses import codes_4xx
 
 CURSOR_SALT = "quorum.api.cursor"
 DEFAULT_PAGE = 100
@@ -90,3 +92,20 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(Schema):
+    """The one error format: ``{"error": {"code", "message", "details"?}}``."""
+
+    error: ErrorBody
+
+
+def responses(ok: dict[int, Any]) -> dict[Any, Any]:
+    """A response map documenting the error format for every 4xx status."""
+    return {**ok, codes_4xx: ErrorOut}

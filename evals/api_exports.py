@@ -21,7 +21,7 @@ from ninja.responses import Status
 
 from annotate.api import PageQuery, get_queue
 
-from .api_common import ApiError, paginate
+from .api_common import ApiError, paginate, responses
 from .export_jobs import export_jobs, file_path, job_files, start_export
 from .exports import ExportError, parse_spec
 from .imports import IMPORT_FORMATS, ImportFileError, import_judgments
@@ -117,7 +117,7 @@ def _get_job(request: HttpRequest, export_id: int) -> Job:
     return job
 
 
-@router.post("/exports", response={202: ExportOut}, summary="Start an export job")
+@router.post("/exports", response=responses({202: ExportOut}), summary="Start an export job")
 def create_export(request: HttpRequest, payload: ExportIn) -> Status:
     workspace = request.workspace  # type: ignore[attr-defined]
     filters: dict[str, Any] = payload.filters.dict()
@@ -136,14 +136,16 @@ def create_export(request: HttpRequest, payload: ExportIn) -> Status:
     return Status(202, _export_out(job))
 
 
-@router.get("/exports", response=ExportPage, summary="Export jobs, oldest first")
+@router.get("/exports", response=responses({200: ExportPage}), summary="Export jobs, oldest first")
 def list_exports(request: HttpRequest, page: Query[PageQuery]) -> dict:
     qs = export_jobs(request.workspace)  # type: ignore[attr-defined]
     rows, cursor = paginate(qs, "exports", page.cursor, page.limit)
     return {"results": [_export_out(job) for job in rows], "next_cursor": cursor}
 
 
-@router.get("/exports/{export_id}", response=ExportOut, summary="Poll an export job")
+@router.get(
+    "/exports/{export_id}", response=responses({200: ExportOut}), summary="Poll an export job"
+)
 def get_export(request: HttpRequest, export_id: int) -> ExportOut:
     return _export_out(_get_job(request, export_id))
 
@@ -151,7 +153,7 @@ def get_export(request: HttpRequest, export_id: int) -> ExportOut:
 @router.get(
     "/exports/{export_id}/files/{name}",
     summary="Download one file of a finished export",
-    response={200: None},
+    response=responses({200: None}),
     openapi_extra={
         "responses": {
             200: {
@@ -182,7 +184,10 @@ def download_response(path: Path) -> FileResponse:
 
 
 @router.post(
-    "/imports", response={200: ImportOut}, tags=["imports"], summary="Import judgments into a queue"
+    "/imports",
+    response=responses({200: ImportOut}),
+    tags=["imports"],
+    summary="Import judgments into a queue",
 )
 def import_file(
     request: HttpRequest,
