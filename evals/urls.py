@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
+    path("", include("evals.urls_exports")),
 ]
