@@ -66,7 +66,7 @@ def zip_export(membership: Membership, spec: ExportSpec) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="quorum-export-"))
     try:
         write_export(membership.workspace, spec, folder)
-        bundle = tempfile.TemporaryFile()
+        bundle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response)
         stamp = spec.snapshot_at.astimezone(UTC).timetuple()[:6]
         with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in (spec.file_name, "manifest.json", "README.md"):
