@@ -17,10 +17,10 @@ from django.core import signing
 from django.core.cache import cache
 from django.db.models import QuerySet
 from ninja import Schema
-from ninja.responses import codes_4xx
 
 CURSOR_SALT = "quorum.api.cursor"
 DEFAULT_PAGE = 100
+ERROR_STATUSES = (400, 401, 403, 404, 405, 413, 422, 429)
 MAX_PAGE = 500
 
 
@@ -107,5 +107,5 @@ class ErrorOut(Schema):
 
 
 def responses(ok: dict[int, Any]) -> dict[Any, Any]:
-    """A response map documenting the error format for every 4xx status."""
-    return {**ok, codes_4xx: ErrorOut}
+    """A response map documenting the error format for the 4xx statuses the API answers."""
+    return {**ok, **dict.fromkeys(ERROR_STATUSES, ErrorOut)}

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -68,24 +68,34 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _jsonb_order(value: Any) -> Any:
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _jsonb_order(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_jsonb_order(v) for v in value]
+    return value
+
+
+def json_text(value: Any) -> str:
+    """JSON text as PostgreSQL prints ``jsonb``: keys by length then bytes, ", " and ": ".
+
+    JSON-valued columns (messages, metadata) are written in this form on every
+    database, so the COPY fast path and the row-by-row path give the same bytes.
+    """
+    return json.dumps(_jsonb_order(value), ensure_ascii=False)
+
+
+def format_float(value: float) -> str:
+    """A float as PostgreSQL prints float8: shortest round-trip form, no trailing ``.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 class BatchWriter(Protocol):
     def write(self, batch: Mapping[str, Sequence[Any]]) -> None: ...
 
     def close(self) -> None: ...
-
-
-class _Hashing:
-    """A binary file wrapper that counts and hashes what goes through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.sha256 = hashlib.sha256()
-        self.bytes = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.bytes += len(data)
-        return self.raw.write(data)
 
 
 def _csv_cells(values: Sequence[Any], kind: pa.DataType) -> list[str]:
@@ -96,7 +106,7 @@ def _csv_cells(values: Sequence[Any], kind: pa.DataType) -> list[str]:
     if pa.types.is_timestamp(kind):
         return ["" if v is None else format_time(v) for v in values]
     if pa.types.is_floating(kind):
-        return ["" if v is None else repr(float(v)) for v in values]
+        return ["" if v is None else format_float(v) for v in values]
     return ["" if v is None else str(v) for v in values]
 
 

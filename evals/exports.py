@@ -47,9 +47,9 @@ from annotate.models import (
 from .export_writers import (
     EXTENSIONS,
     FORMATS,
-    canonical_json,
     file_digest,
     format_time,
+    json_text,
     open_writer,
     parse_time,
 )
@@ -587,7 +587,7 @@ def _answer_value(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if kind == CriterionKind.FREE_TEXT and not isinstance(value, str):
-        return canonical_json(value)
+        return json_text(value)
     return value
 
 
@@ -597,11 +597,11 @@ def _item_cells(row: Row) -> list[Any]:
         row.queue_id,
         row.queue,
         row.input_text,
-        canonical_json(row.input_messages or []),
+        json_text(row.input_messages or []),
         row.output,
         row.model_name,
         row.model_version,
-        canonical_json(row.metadata or {}),
+        json_text(row.metadata or {}),
     ]
 
 
@@ -678,7 +678,7 @@ class LongShape(Shape):
                     if isinstance(value, bool)
                     else value
                     if isinstance(value, str)
-                    else canonical_json(value)
+                    else json_text(value)
                 )
                 out.append([*base, criterion.key, criterion.kind, text, number])
         return out
