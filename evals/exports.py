@@ -781,13 +781,35 @@ def write_export(
     out_dir: Path,
     progress: Callable[[int], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    fast: bool = True,
 ) -> dict[str, Any]:
-    """Write the data file, ``manifest.json`` and ``README.md``; return the manifest."""
+    """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
+
+    On PostgreSQL the judgments shape is written by COPY (``export_pg``) unless
+    ``fast`` is False; both paths write the same bytes.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(workspace, spec)
     shape = SHAPE_CLASSES[spec.shape](ctx)
     schema = shape.schema()
     path = out_dir / spec.file_name
+    if fast:
+        from . import export_pg
+
+        if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
+            export_pg.write_judgments(ctx, schema, path, progress)
+            counts = export_pg.tally(ctx)
+            tally = Tally(
+                rows=counts["rows"],
+                items=counts["items"],
+                judgments=counts["rows"],
+                reviewers=counts["reviewers"],
+                agreement_sum=counts["agreement_sum"],
+                agreement_items=counts["agreement_items"],
+            )
+            if progress:
+                progress(counts["rows"])
+            return _finish(ctx, tally, path, out_dir)
     writer = open_writer(spec.format, path, schema)
     tally = Tally()
     pending: list[tuple[list[Row], float | None]] = []
@@ -831,6 +853,10 @@ def write_export(
         writer.close()
     if progress:
         progress(read)
+    return _finish(ctx, tally, path, out_dir)
+
+
+def _finish(ctx: Context, tally: Tally, path: Path, out_dir: Path) -> dict[str, Any]:
     manifest = build_manifest(ctx, tally, [file_digest(path)])
     readme = out_dir / "README.md"
     readme.write_text(render_readme(manifest), encoding="utf-8")

@@ -294,3 +294,24 @@ def test_snapshot_excludes_judgments_made_after_it(graded_queue, workspace, tmp_
     )
     manifest = exports.write_export(workspace, spec, tmp_path / "s")
     assert manifest["counts"]["judgments"] == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_the_postgres_copy_path_writes_what_the_row_path_writes(
+    postgres, graded_queue, workspace, tmp_path, fmt
+):
+    from evals import export_pg
+
+    graded_queue.items.update(input_text="", metadata={"b": 1, "aa": [1, "x\ty"], "é": None})
+    spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)
+    assert export_pg.applies(spec)
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    fast_file, slow_file = tmp_path / "fast" / spec.file_name, tmp_path / "slow" / spec.file_name
+    if fmt == "parquet":
+        assert pq.read_table(fast_file).equals(pq.read_table(slow_file))
+    else:
+        assert fast_file.read_bytes() == slow_file.read_bytes()
+    assert fast["counts"] == slow["counts"]
+    assert fast["agreement"] == slow["agreement"]
