@@ -235,6 +235,7 @@ def run(size_args: list[int] | None = None) -> list[dict[str, Any]]:
                     "baseline_s": round(baselines[fmt], 2),
                     "ratio": round(ratio, 2),
                     "target": TARGETS[fmt],
+                    "vs_copy": round(result["seconds"] / copy_seconds, 2),
                     "peak_rss_mb": round(result["peak_mb"]),
                     "ok": ratio <= TARGETS[fmt] and result["peak_mb"] < MEMORY_LIMIT_MB,
                 }

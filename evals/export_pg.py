@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,7 @@ FORMULA_SET = FORMULA_SET.replace("'\t'", "E'\\t'").replace("'\r'", "E'\\r'")
 def applies(spec: ExportSpec) -> bool:
     if connection.vendor != "postgresql" or spec.shape != "judgments":
         return False
-    if spec.filters.min_agreement is not None or spec.filters.adjudicated_only:
-        return False
-    return True
+    return spec.filters.min_agreement is None and not spec.filters.adjudicated_only
 
 
 def edited_after_snapshot(workspace, spec: ExportSpec) -> bool:
@@ -216,6 +215,7 @@ def _write_parquet(chunks: Iterator[bytes], path: Path, schema: pa.Schema, progr
     reader = pacsv.open_csv(
         io.BufferedReader(_ChunkReader(itertools.chain([first], chunks)), buffer_size=1 << 20),
         read_options=pacsv.ReadOptions(column_names=schema.names, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={f.name: f.type for f in schema},
             strings_can_be_null=True,
@@ -258,6 +258,37 @@ def write_judgments(ctx: Context, schema: pa.Schema, path: Path, progress=None) 
     with path.open("wb") as handle:
         for chunk in _copy_chunks(statement):
             handle.write(chunk)
+
+
+def write_with_tally(ctx: Context, schema: pa.Schema, path: Path, progress=None) -> dict:
+    """Write the file and compute the tally; in parallel on a second connection if we can.
+
+    Inside a transaction (tests, callers' atomic blocks) a second connection would
+    not see the same rows, so there the two run one after the other.
+    """
+    if connection.in_atomic_block:
+        write_judgments(ctx, schema, path, progress)
+        return tally(ctx)
+    result: dict[str, Any] = {}
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.update(tally(ctx))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, name="export-tally")
+    thread.start()
+    try:
+        write_judgments(ctx, schema, path, progress)
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return result
 
 
 def tally(ctx: Context) -> dict[str, Any]:

@@ -797,8 +797,7 @@ def write_export(
         from . import export_pg
 
         if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
-            export_pg.write_judgments(ctx, schema, path, progress)
-            counts = export_pg.tally(ctx)
+            counts = export_pg.write_with_tally(ctx, schema, path, progress)
             tally = Tally(
                 rows=counts["rows"],
                 items=counts["items"],
