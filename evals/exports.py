@@ -19,16 +19,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import statistics
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from itertools import combinations, groupby
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from django.conf import settings
 from django.db.models import QuerySet
 
@@ -44,16 +41,31 @@ from annotate.models import (
     Workspace,
 )
 
+from .export_manifest import build_manifest, render_readme
+from .export_shapes import (
+    SHAPE_CLASSES,
+    consensus,
+    item_agreement,
+    weighted_score,
+)
 from .export_writers import (
     EXTENSIONS,
     FORMATS,
     file_digest,
     format_time,
-    json_text,
     open_writer,
     parse_time,
 )
 from .models import ImportedReviewer
+
+__all__ = [
+    "consensus",
+    "consensus_override",
+    "item_agreement",
+    "weighted_score",
+    "write_export",
+    "parse_spec",
+]
 
 SHAPES = ("judgments", "judgments_long", "items", "sft")
 SHAPE_FORMATS = {
@@ -64,25 +76,6 @@ SHAPE_FORMATS = {
 }
 BATCH_ROWS = 5000
 DEFAULT_SFT_THRESHOLD = 0.8
-CONSENSUS_RULE = {
-    "adjudicated": "the adjudicated answer when there is one (consensus_override)",
-    "likert": "median",
-    "numeric": "median",
-    "categorical": "majority; a tie gives null",
-    "pass_fail": "majority; a tie gives null",
-    "free_text": "not aggregated",
-}
-AGREEMENT_RULE = (
-    "simple percent agreement per item: the share of reviewer pairs giving the same answer, "
-    "per criterion (free text excluded), averaged over criteria; null with fewer than 2 judgments"
-)
-SCORED_KINDS = (CriterionKind.LIKERT, CriterionKind.PASS_FAIL, CriterionKind.NUMERIC)
-AGREEMENT_KINDS = (
-    CriterionKind.LIKERT,
-    CriterionKind.PASS_FAIL,
-    CriterionKind.CATEGORICAL,
-    CriterionKind.NUMERIC,
-)
 
 
 class ExportError(ValueError):
@@ -428,117 +421,6 @@ def iter_item_groups(
     yield from flush()
 
 
-# --- Per-item numbers -------------------------------------------------------------------
-
-
-def item_agreement(group: Sequence[Row], criteria: Sequence[Criterion]) -> float | None:
-    """Simple percent agreement of the judgments on one item (see module doc)."""
-    shares = []
-    for criterion in criteria:
-        if criterion.kind not in AGREEMENT_KINDS:
-            continue
-        values = [row.answers[criterion.key] for row in group if criterion.key in row.answers]
-        pairs = list(combinations(values, 2))
-        if pairs:
-            shares.append(sum(a == b for a, b in pairs) / len(pairs))
-    if not shares:
-        return None
-    return round(sum(shares) / len(shares), 6)
-
-
-def consensus(group: Sequence[Row], criterion: Criterion) -> Any:
-    values = [row.answers[criterion.key] for row in group if criterion.key in row.answers]
-    if not values or criterion.kind == CriterionKind.FREE_TEXT:
-        return None
-    if criterion.kind in (CriterionKind.LIKERT, CriterionKind.NUMERIC):
-        return float(statistics.median(values))
-    counts = Counter(values).most_common()
-    if len(counts) > 1 and counts[0][1] == counts[1][1]:
-        return None
-    return counts[0][0]
-
-
-def _scale(criterion: Criterion) -> tuple[float, float] | None:
-    if criterion.kind == CriterionKind.LIKERT and criterion.levels:
-        values = [float(level["value"]) for level in criterion.levels]
-        return min(values), max(values)
-    if criterion.kind == CriterionKind.NUMERIC:
-        low, high = criterion.config.get("min"), criterion.config.get("max")
-        if low is not None and high is not None and float(high) > float(low):
-            return float(low), float(high)
-    return None
-
-
-def weighted_score(answers: dict[str, Any], criteria: Sequence[Criterion]) -> float | None:
-    """The judgment's rubric score in [0, 1]: scored criteria normalized, weighted mean."""
-    total = weight = 0.0
-    for criterion in criteria:
-        if criterion.kind not in SCORED_KINDS or criterion.key not in answers:
-            continue
-        value = answers[criterion.key]
-        if criterion.kind == CriterionKind.PASS_FAIL:
-            score = 1.0 if value else 0.0
-        else:
-            bounds = _scale(criterion)
-            if bounds is None:
-                continue
-            score = (float(value) - bounds[0]) / (bounds[1] - bounds[0])
-        total += criterion.weight * score
-        weight += criterion.weight
-    return total / weight if weight else None
-
-
-# --- Shapes -----------------------------------------------------------------------------
-
-
-ANSWER_TYPES = {
-    CriterionKind.LIKERT: pa.int64(),
-    CriterionKind.PASS_FAIL: pa.bool_(),
-    CriterionKind.CATEGORICAL: pa.string(),
-    CriterionKind.NUMERIC: pa.float64(),
-    CriterionKind.FREE_TEXT: pa.string(),
-}
-CONSENSUS_TYPES = {
-    CriterionKind.LIKERT: pa.float64(),
-    CriterionKind.NUMERIC: pa.float64(),
-    CriterionKind.PASS_FAIL: pa.bool_(),
-    CriterionKind.CATEGORICAL: pa.string(),
-}
-ITEM_COLUMNS = [
-    ("item_id", pa.int64()),
-    ("queue_id", pa.int64()),
-    ("queue", pa.string()),
-    ("input_text", pa.string()),
-    ("input_messages", pa.string()),
-    ("output", pa.string()),
-    ("model_name", pa.string()),
-    ("model_version", pa.string()),
-    ("item_metadata", pa.string()),
-]
-JUDGMENT_COLUMNS = [
-    ("judgment_id", pa.int64()),
-    *ITEM_COLUMNS,
-    ("reviewer", pa.string()),
-    ("cohorts", pa.string()),
-    ("rubric", pa.string()),
-    ("rubric_version", pa.int64()),
-    ("time_spent_ms", pa.int64()),
-    ("revision", pa.int64()),
-    ("created_at", pa.timestamp("us", tz="UTC")),
-    ("updated_at", pa.timestamp("us", tz="UTC")),
-]
-LONG_COLUMNS = [
-    *JUDGMENT_COLUMNS,
-    ("criterion", pa.string()),
-    ("kind", pa.string()),
-    ("value", pa.string()),
-    ("value_number", pa.float64()),
-]
-SFT_SCHEMA = pa.schema(
-    [("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))]
-)
-
-
 @dataclass
 class Context:
     """What every shape needs besides the rows: criteria, rubric names, reviewers."""
@@ -581,171 +463,6 @@ def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
     reviewer_ids = set(qs.values_list("reviewer_id", flat=True).distinct())
     reviewers = reviewer_map(workspace, reviewer_ids, names=spec.reviewer_names)
     return Context(workspace, spec, versions, criteria, reviewers)
-
-
-def _answer_value(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == CriterionKind.FREE_TEXT and not isinstance(value, str):
-        return json_text(value)
-    return value
-
-
-def _item_cells(row: Row) -> list[Any]:
-    return [
-        row.item_id,
-        row.queue_id,
-        row.queue,
-        row.input_text,
-        json_text(row.input_messages or []),
-        row.output,
-        row.model_name,
-        row.model_version,
-        json_text(row.metadata or {}),
-    ]
-
-
-def _judgment_cells(row: Row, ctx: Context, versions: dict[int, RubricVersion]) -> list[Any]:
-    reviewer = ctx.reviewers[row.reviewer_id]
-    version = versions[row.rubric_version_id]
-    return [
-        row.id,
-        *_item_cells(row),
-        reviewer.label,
-        reviewer.cohorts,
-        version.rubric.name,
-        version.number,
-        row.time_spent_ms,
-        row.revision,
-        row.created_at,
-        row.updated_at,
-    ]
-
-
-class Shape:
-    """Turns item groups into rows of one schema."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.versions = {v.pk: v for v in ctx.versions}
-        self.criteria = ctx.criteria
-
-    def schema(self) -> pa.Schema:
-        raise NotImplementedError
-
-    def rows(self, group: list[Row], agreement: float | None, override: dict | None) -> list[list]:
-        raise NotImplementedError
-
-
-class JudgmentsShape(Shape):
-    def schema(self) -> pa.Schema:
-        answers = [
-            (f"answer_{c.key}", ANSWER_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
-        ]
-        return pa.schema(JUDGMENT_COLUMNS + answers)
-
-    def rows(self, group, agreement, override):
-        kinds = [self.ctx.kind_of(c.key) for c in self.criteria]
-        return [
-            _judgment_cells(row, self.ctx, self.versions)
-            + [
-                _answer_value(row.answers.get(c.key), kind)
-                for c, kind in zip(self.criteria, kinds, strict=True)
-            ]
-            for row in group
-        ]
-
-
-class LongShape(Shape):
-    def schema(self) -> pa.Schema:
-        return pa.schema(LONG_COLUMNS)
-
-    def rows(self, group, agreement, override):
-        out = []
-        for row in group:
-            base = _judgment_cells(row, self.ctx, self.versions)
-            for criterion in self.ctx.criteria_by_version[row.rubric_version_id]:
-                if criterion.key not in row.answers:
-                    continue
-                value = row.answers[criterion.key]
-                number = (
-                    float(value)
-                    if isinstance(value, int | float) and not isinstance(value, bool)
-                    else None
-                )
-                text = (
-                    ("pass" if value else "fail")
-                    if isinstance(value, bool)
-                    else value
-                    if isinstance(value, str)
-                    else json_text(value)
-                )
-                out.append([*base, criterion.key, criterion.kind, text, number])
-        return out
-
-
-class ItemsShape(Shape):
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        self.criteria = [c for c in ctx.criteria if ctx.kind_of(c.key) in CONSENSUS_TYPES]
-
-    def schema(self) -> pa.Schema:
-        consensus_columns = [
-            (f"consensus_{c.key}", CONSENSUS_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
-        ]
-        return pa.schema(
-            ITEM_COLUMNS
-            + [
-                ("judgments", pa.int64()),
-                ("agreement", pa.float64()),
-                ("adjudicated", pa.bool_()),
-            ]
-            + consensus_columns
-        )
-
-    def rows(self, group, agreement, override):
-        values = []
-        for criterion in self.criteria:
-            if override is not None and criterion.key in override:
-                value = override[criterion.key]
-                if CONSENSUS_TYPES[self.ctx.kind_of(criterion.key)] == pa.float64():
-                    value = None if value is None else float(value)
-            else:
-                value = consensus(group, criterion)
-            values.append(value)
-        return [[*_item_cells(group[0]), len(group), agreement, override is not None, *values]]
-
-
-class SftShape(Shape):
-    def schema(self) -> pa.Schema:
-        return SFT_SCHEMA
-
-    def rows(self, group, agreement, override):
-        scores = [
-            weighted_score(row.answers, self.ctx.criteria_by_version[row.rubric_version_id])
-            for row in group
-        ]
-        scores = [s for s in scores if s is not None]
-        if not scores or sum(scores) / len(scores) < self.ctx.spec.sft_threshold:
-            return []
-        first = group[0]
-        messages = [
-            {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
-            for m in (first.input_messages or [])
-            if isinstance(m, dict)
-        ]
-        if not messages:
-            messages = [{"role": "user", "content": first.input_text}]
-        messages.append({"role": "assistant", "content": first.output})
-        return [[messages]]
-
-
-SHAPE_CLASSES: dict[str, type[Shape]] = {
-    "judgments": JudgmentsShape,
-    "judgments_long": LongShape,
-    "items": ItemsShape,
-    "sft": SftShape,
-}
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -864,117 +581,3 @@ def _finish(ctx: Context, tally: Tally, path: Path, out_dir: Path) -> dict[str, 
         json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return manifest
-
-
-def _criterion_entry(criterion: Criterion) -> dict[str, Any]:
-    return {
-        "key": criterion.key,
-        "name": criterion.name,
-        "kind": criterion.kind,
-        "required": criterion.required,
-        "weight": criterion.weight,
-        "config": criterion.config,
-    }
-
-
-def build_manifest(ctx: Context, tally: Tally, files: list[dict[str, Any]]) -> dict[str, Any]:
-    spec = ctx.spec
-    cohorts: dict[str, int] = Counter()
-    for user_id in tally.reviewers:
-        for name in filter(None, ctx.reviewers[user_id].cohorts.split(";")):
-            cohorts[name] += 1
-    mean = tally.agreement_sum / tally.agreement_items if tally.agreement_items else None
-    return {
-        "quorum_export": 1,
-        "workspace": ctx.workspace.slug,
-        "exported_at": format_time(spec.snapshot_at),
-        "shape": spec.shape,
-        "format": spec.format,
-        "filters": spec.filters.as_dict(),
-        "gold_filter_available": gold_field() is not None,
-        "options": {"sft_threshold": spec.sft_threshold, "reviewer_names": spec.reviewer_names},
-        "reviewer_ids": "usernames" if spec.reviewer_names else "pseudonymous",
-        "rubric_versions": [
-            {
-                "rubric": v.rubric.name,
-                "version": v.number,
-                "published_at": format_time(v.published_at),
-                "criteria": [_criterion_entry(c) for c in ctx.criteria_by_version[v.pk]],
-            }
-            for v in ctx.versions
-        ],
-        "cohorts": [{"name": name, "reviewers": n} for name, n in sorted(cohorts.items())],
-        "counts": {
-            "rows": tally.rows,
-            "items": tally.items,
-            "judgments": tally.judgments,
-            "reviewers": len(tally.reviewers),
-        },
-        "agreement": {
-            "method": AGREEMENT_RULE,
-            "items_with_agreement": tally.agreement_items,
-            "mean_item_agreement": None if mean is None else round(mean, 6),
-        },
-        "consensus": CONSENSUS_RULE,
-        "files": files,
-    }
-
-
-def render_readme(manifest: dict[str, Any]) -> str:
-    """The data card: what is in the files, where it came from, how to check them."""
-    counts = manifest["counts"]
-    agreement = manifest["agreement"]
-    lines = [
-        f"# Quorum export: {manifest['shape']} ({manifest['format']})",
-        "",
-        f"Workspace `{manifest['workspace']}`, snapshot taken {manifest['exported_at']}.",
-        "",
-        "## Counts",
-        "",
-        f"- rows: {counts['rows']}",
-        f"- items: {counts['items']}",
-        f"- judgments: {counts['judgments']}",
-        f"- reviewers: {counts['reviewers']} ({manifest['reviewer_ids']})",
-        "",
-        "## Filters",
-        "",
-    ]
-    for name, value in sorted(manifest["filters"].items()):
-        lines.append(f"- {name}: {json.dumps(value)}")
-    lines += ["", "## Rubric versions", ""]
-    for version in manifest["rubric_versions"]:
-        lines.append(f"### {version['rubric']} v{version['version']}")
-        lines.append("")
-        for c in version["criteria"]:
-            required = "required" if c["required"] else "optional"
-            lines.append(
-                f"- `{c['key']}` {c['name']}: {c['kind']}, {required}, weight {c['weight']}"
-            )
-        lines.append("")
-    lines += ["## Cohorts", ""]
-    lines += [f"- {c['name']}: {c['reviewers']} reviewers" for c in manifest["cohorts"]] or [
-        "- none"
-    ]
-    lines += [
-        "",
-        "## Agreement",
-        "",
-        f"- method: {agreement['method']}",
-        f"- items with agreement: {agreement['items_with_agreement']}",
-        f"- mean item agreement: {agreement['mean_item_agreement']}",
-        "",
-        "## Consensus",
-        "",
-    ]
-    lines += [f"- {kind}: {rule}" for kind, rule in manifest["consensus"].items()]
-    lines += ["", "## Files", ""]
-    lines += [
-        f"- `{f['name']}`: {f['bytes']} bytes, SHA-256 `{f['sha256']}`" for f in manifest["files"]
-    ]
-    lines += [
-        "",
-        "CSV cells that start with `=`, `+`, `-`, `@`, a tab, a carriage return or an apostrophe",
-        "carry one extra leading apostrophe so spreadsheets do not run them as formulas.",
-        "",
-    ]
-    return "\n".join(lines)
