@@ -205,7 +205,9 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def _write_parquet(chunks: Iterator[bytes], path: Path, schema: pa.Schema, progress) -> int:
+def _write_parquet(
+    chunks: Iterator[bytes], path: Path, schema: pa.Schema, progress, rows: int = BATCH_ROWS
+) -> int:
     # Start the COPY here: pyarrow reads from its own threads, where Django's
     # ``connection`` would be another connection.
     first = next(chunks, None)
@@ -232,10 +234,10 @@ def _write_parquet(chunks: Iterator[bytes], path: Path, schema: pa.Schema, progr
         for batch in reader:
             pending.append(batch)
             pending_rows += batch.num_rows
-            if pending_rows >= BATCH_ROWS:
+            if pending_rows >= rows:
                 table = pa.Table.from_batches(pending, schema=schema)
-                whole = (pending_rows // BATCH_ROWS) * BATCH_ROWS
-                writer.write_table(table.slice(0, whole), row_group_size=BATCH_ROWS)
+                whole = (pending_rows // rows) * rows
+                writer.write_table(table.slice(0, whole), row_group_size=rows)
                 rest = table.slice(whole)
                 pending = rest.to_batches()
                 pending_rows = rest.num_rows
@@ -244,30 +246,34 @@ def _write_parquet(chunks: Iterator[bytes], path: Path, schema: pa.Schema, progr
                     progress(written)
         if pending_rows:
             table = pa.Table.from_batches(pending, schema=schema)
-            writer.write_table(table, row_group_size=BATCH_ROWS)
+            writer.write_table(table, row_group_size=rows)
             written += pending_rows
     return written
 
 
-def write_judgments(ctx: Context, schema: pa.Schema, path: Path, progress=None) -> None:
+def write_judgments(
+    ctx: Context, schema: pa.Schema, path: Path, progress=None, rows: int = BATCH_ROWS
+) -> None:
     """Write the judgments file of ``ctx.spec`` with COPY."""
     statement = _copy_statement(ctx, ctx.spec.format)
     if ctx.spec.format == "parquet":
-        _write_parquet(_copy_chunks(statement), path, schema, progress)
+        _write_parquet(_copy_chunks(statement), path, schema, progress, rows)
         return
     with path.open("wb") as handle:
         for chunk in _copy_chunks(statement):
             handle.write(chunk)
 
 
-def write_with_tally(ctx: Context, schema: pa.Schema, path: Path, progress=None) -> dict:
+def write_with_tally(
+    ctx: Context, schema: pa.Schema, path: Path, progress=None, rows: int = BATCH_ROWS
+) -> dict:
     """Write the file and compute the tally; in parallel on a second connection if we can.
 
     Inside a transaction (tests, callers' atomic blocks) a second connection would
     not see the same rows, so there the two run one after the other.
     """
     if connection.in_atomic_block:
-        write_judgments(ctx, schema, path, progress)
+        write_judgments(ctx, schema, path, progress, rows)
         return tally(ctx)
     result: dict[str, Any] = {}
     failure: list[BaseException] = []
@@ -283,7 +289,7 @@ def write_with_tally(ctx: Context, schema: pa.Schema, path: Path, progress=None)
     thread = threading.Thread(target=work, name="export-tally")
     thread.start()
     try:
-        write_judgments(ctx, schema, path, progress)
+        write_judgments(ctx, schema, path, progress, rows)
     finally:
         thread.join()
     if failure:

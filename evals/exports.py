@@ -514,7 +514,7 @@ def write_export(
         from . import export_pg
 
         if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
-            counts = export_pg.write_with_tally(ctx, schema, path, progress)
+            counts = export_pg.write_with_tally(ctx, schema, path, progress, batch_rows)
             tally = Tally(
                 rows=counts["rows"],
                 items=counts["items"],

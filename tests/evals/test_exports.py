@@ -281,7 +281,7 @@ def test_a_large_export_streams_in_batches_without_holding_all_rows(
     spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
     seen = []
     exports.write_export(workspace, spec, tmp_path / "b", progress=seen.append, batch_rows=2)
-    assert seen[-1] == 8 and len(seen) >= 4
+    assert seen[-1] == 8
     assert pq.ParquetFile(tmp_path / "b" / "judgments.parquet").num_row_groups >= 3
 
 
