@@ -42,10 +42,11 @@ class FiltersIn(Schema):
 
 
 class ExportIn(Schema):
-    shape: Literal["judgments", "judgments_long", "items", "sft"] = "judgments"
+    shape: Literal["judgments", "judgments_long", "items", "sft", "preferences"] = "judgments"
     format: Literal["csv", "jsonl", "parquet"] = "parquet"
     filters: FiltersIn = FiltersIn()
     sft_threshold: float = Field(0.8, ge=0, le=1)
+    keep_ties: bool = Field(False, description="preferences: keep ties and both-bad pairs")
 
 
 class FileOut(Schema):
@@ -129,6 +130,7 @@ def create_export(request: HttpRequest, payload: ExportIn) -> Status:
             snapshot_at=timezone.now(),
             filters=filters,
             sft_threshold=payload.sft_threshold,
+            keep_ties=payload.keep_ties,
         )
     except ExportError as exc:
         raise ApiError(400, "bad_filter", str(exc)) from None

@@ -299,9 +299,84 @@ class SftShape(Shape):
         return [[messages]]
 
 
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+PREFERENCES = ("a", "b", "tie", "both_bad")
+PREFERENCE_SCHEMA = pa.schema(
+    [
+        ("item_id", pa.int64()),
+        ("prompt", pa.list_(MESSAGE)),
+        ("chosen", pa.list_(MESSAGE)),
+        ("rejected", pa.list_(MESSAGE)),
+        ("label", pa.string()),
+        ("judgments", pa.int64()),
+        ("agreement", pa.float64()),
+        ("model_version", pa.string()),
+    ]
+)
+
+
+def prompt_messages(row: Row) -> list[dict[str, str]]:
+    messages = [
+        {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
+        for m in (row.input_messages or [])
+        if isinstance(m, dict)
+    ]
+    return messages or [{"role": "user", "content": row.input_text}]
+
+
+def preference_consensus(group: Sequence[Row]) -> tuple[str | None, float | None]:
+    """The majority preference of an item's judgments (None on a tie) and its share."""
+    votes = [row.answers.get("preference") for row in group]
+    votes = [v for v in votes if v in PREFERENCES]
+    if not votes:
+        return None, None
+    counts = Counter(votes).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None, None
+    return counts[0][0], counts[0][1] / len(votes)
+
+
+class PreferenceShape(Shape):
+    """Pairs for reward models and DPO: prompt, chosen, rejected (TRL's conversational form).
+
+    ``a`` is the item's ``output`` and ``b`` its ``output_b``. Items without a second
+    output or without a majority are left out; ties and both-bad are left out unless
+    ``keep_ties``, in which case chosen is ``a``, rejected ``b`` and ``label`` says so.
+    """
+
+    def schema(self) -> pa.Schema:
+        return PREFERENCE_SCHEMA
+
+    def rows(self, group, agreement, override):
+        first = group[0]
+        if not first.output_b:
+            return []
+        label, share = preference_consensus(group)
+        if override is not None and override.get("preference") in PREFERENCES:
+            label = override["preference"]
+        if label is None or (label in ("tie", "both_bad") and not self.ctx.spec.keep_ties):
+            return []
+        a = [{"role": "assistant", "content": first.output}]
+        b = [{"role": "assistant", "content": first.output_b}]
+        chosen, rejected = (b, a) if label == "b" else (a, b)
+        return [
+            [
+                first.item_id,
+                prompt_messages(first),
+                chosen,
+                rejected,
+                label,
+                len(group),
+                None if share is None else round(share, 6),
+                first.model_version,
+            ]
+        ]
+
+
 SHAPE_CLASSES: dict[str, type[Shape]] = {
     "judgments": JudgmentsShape,
     "judgments_long": LongShape,
     "items": ItemsShape,
     "sft": SftShape,
+    "preferences": PreferenceShape,
 }

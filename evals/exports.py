@@ -67,12 +67,13 @@ __all__ = [
     "parse_spec",
 ]
 
-SHAPES = ("judgments", "judgments_long", "items", "sft")
+SHAPES = ("judgments", "judgments_long", "items", "sft", "preferences")
 SHAPE_FORMATS = {
     "judgments": FORMATS,
     "judgments_long": FORMATS,
     "items": FORMATS,
     "sft": ("jsonl",),
+    "preferences": ("jsonl", "parquet"),
 }
 BATCH_ROWS = 5000
 DEFAULT_SFT_THRESHOLD = 0.8
@@ -124,6 +125,7 @@ class ExportSpec:
     filters: ExportFilters = field(default_factory=ExportFilters)
     sft_threshold: float = DEFAULT_SFT_THRESHOLD
     reviewer_names: bool = False
+    keep_ties: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +135,7 @@ class ExportSpec:
             "filters": self.filters.as_dict(),
             "sft_threshold": self.sft_threshold,
             "reviewer_names": self.reviewer_names,
+            "keep_ties": self.keep_ties,
         }
 
     @property
@@ -219,6 +222,7 @@ def parse_spec(
     filters: dict[str, Any] | None = None,
     sft_threshold: float | str | None = None,
     reviewer_names: bool = False,
+    keep_ties: bool = False,
 ) -> ExportSpec:
     """A checked ExportSpec; queue and cohort ids must belong to ``workspace``."""
     if shape not in SHAPES:
@@ -255,6 +259,7 @@ def parse_spec(
         filters=parsed,
         sft_threshold=threshold,
         reviewer_names=_bool(reviewer_names),
+        keep_ties=_bool(keep_ties),
     )
 
 
@@ -378,6 +383,16 @@ class Row:
     created_at: datetime
     updated_at: datetime
     answers: dict[str, Any]
+    output_b: str | None = None
+
+
+def has_output_b() -> bool:
+    """Whether items carry a second output yet (pairwise queues)."""
+    return "output_b" in {f.name for f in Item._meta.get_fields()}
+
+
+def row_fields() -> tuple[str, ...]:
+    return (*ROW_FIELDS, "item__output_b") if has_output_b() else ROW_FIELDS
 
 
 def _as_of_snapshot(rows: list[Row], snapshot: datetime) -> None:
@@ -404,7 +419,7 @@ def iter_item_groups(
     workspace: Workspace, spec: ExportSpec, chunk_size: int = BATCH_ROWS
 ) -> Iterator[list[Row]]:
     """Judgments grouped by item, in (item id, judgment id) order, streamed from the DB."""
-    qs = judgments_queryset(workspace, spec).order_by("item_id", "id").values_list(*ROW_FIELDS)
+    qs = judgments_queryset(workspace, spec).order_by("item_id", "id").values_list(*row_fields())
     pending: list[Row] = []
 
     def flush() -> Iterator[list[Row]]:

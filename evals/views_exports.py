@@ -56,6 +56,7 @@ def _spec_from_post(request: HttpRequest, membership: Membership) -> ExportSpec:
         filters=filters,
         sft_threshold=post.get("sft_threshold") or None,
         reviewer_names=names,
+        keep_ties=post.get("keep_ties") == "on",
     )
 
 

@@ -315,3 +315,64 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
         assert fast_file.read_bytes() == slow_file.read_bytes()
     assert fast["counts"] == slow["counts"]
     assert fast["agreement"] == slow["agreement"]
+
+
+def _pair_rows(votes, output_b="Answer B"):
+    from evals.exports import Row
+
+    return [
+        Row(
+            n,
+            7,
+            1,
+            "q",
+            "Which is better?",
+            [],
+            "Answer A",
+            "m",
+            "v1",
+            {},
+            n,
+            1,
+            0,
+            1,
+            BASE_TIME,
+            BASE_TIME,
+            {"preference": vote},
+            output_b,
+        )
+        for n, vote in enumerate(votes)
+    ]
+
+
+def _pair_shape(workspace, keep_ties=False):
+    from evals.export_shapes import PreferenceShape
+
+    spec = exports.parse_spec(
+        workspace, shape="preferences", format="jsonl", snapshot_at=SNAPSHOT, keep_ties=keep_ties
+    )
+    ctx = exports.Context(workspace, spec, [], {}, {})
+    return PreferenceShape(ctx)
+
+
+def test_preference_pairs_take_the_majority_as_chosen(workspace):
+    shape = _pair_shape(workspace)
+    (row,) = shape.rows(_pair_rows(["b", "b", "a"]), None, None)
+    item_id, prompt, chosen, rejected, label, judgments, share, _ = row
+    assert prompt == [{"role": "user", "content": "Which is better?"}]
+    assert chosen == [{"role": "assistant", "content": "Answer B"}]
+    assert rejected == [{"role": "assistant", "content": "Answer A"}]
+    assert (label, judgments, share) == ("b", 3, pytest.approx(2 / 3, abs=1e-6))
+
+
+def test_preference_ties_and_both_bad_are_dropped_unless_kept(workspace):
+    assert _pair_shape(workspace).rows(_pair_rows(["tie", "tie"]), None, None) == []
+    assert _pair_shape(workspace).rows(_pair_rows(["a", "b"]), None, None) == []  # no majority
+    kept = _pair_shape(workspace, keep_ties=True).rows(_pair_rows(["both_bad"]), None, None)
+    assert kept[0][4] == "both_bad"
+
+
+def test_items_without_a_second_output_give_no_pairs(graded_queue, workspace, tmp_path):
+    assert _pair_shape(workspace).rows(_pair_rows(["a"], output_b=None), None, None) == []
+    path, manifest = _export(workspace, tmp_path, "preferences", "parquet")
+    assert pq.read_table(path).num_rows == 0 and manifest["counts"]["rows"] == 0
