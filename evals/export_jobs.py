@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from annotate.models import Workspace
 
@@ -85,7 +84,3 @@ def file_path(job: Job, name: str) -> Path | None:
         return None
     path = export_dir(job) / name
     return path if path.is_file() else None
-
-
-def snapshot_now():
-    return timezone.now()
