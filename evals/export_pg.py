@@ -14,9 +14,9 @@ the row-by-row path, which reads earlier revisions).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,84 +253,17 @@ def _write_parquet(
 
 def write_judgments(
     ctx: Context, schema: pa.Schema, path: Path, progress=None, rows: int = BATCH_ROWS
-) -> None:
-    """Write the judgments file of ``ctx.spec`` with COPY."""
+) -> dict[str, Any] | None:
+    """Write the judgments file with COPY; returns its digest when hashed on the way."""
     statement = _copy_statement(ctx, ctx.spec.format)
     if ctx.spec.format == "parquet":
         _write_parquet(_copy_chunks(statement), path, schema, progress, rows)
-        return
+        return None
+    digest = hashlib.sha256()
+    size = 0
     with path.open("wb") as handle:
         for chunk in _copy_chunks(statement):
+            digest.update(chunk)
+            size += len(chunk)
             handle.write(chunk)
-
-
-def write_with_tally(
-    ctx: Context, schema: pa.Schema, path: Path, progress=None, rows: int = BATCH_ROWS
-) -> dict:
-    """Write the file and compute the tally; in parallel on a second connection if we can.
-
-    Inside a transaction (tests, callers' atomic blocks) a second connection would
-    not see the same rows, so there the two run one after the other.
-    """
-    if connection.in_atomic_block:
-        write_judgments(ctx, schema, path, progress, rows)
-        return tally(ctx)
-    result: dict[str, Any] = {}
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            result.update(tally(ctx))
-        except BaseException as exc:  # re-raised in the caller's thread
-            failure.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work, name="export-tally")
-    thread.start()
-    try:
-        write_judgments(ctx, schema, path, progress, rows)
-    finally:
-        thread.join()
-    if failure:
-        raise failure[0]
-    return result
-
-
-def tally(ctx: Context) -> dict[str, Any]:
-    """Counts and percent agreement of the exported judgments, computed in the database."""
-    keys = [c.key for c in ctx.criteria if ctx.kind_of(c.key) != CriterionKind.FREE_TEXT]
-    query = sql.SQL(
-        """
-        WITH sel AS (
-            SELECT j.item_id, j.reviewer_id, j.answers FROM annotate_judgment j
-            JOIN annotate_item i ON i.id = j.item_id
-            JOIN annotate_queue q ON q.id = j.queue_id
-            WHERE {where}
-        ),
-        val AS (
-            SELECT s.item_id, a.key, a.value, count(*) AS c
-            FROM sel s, jsonb_each(s.answers) AS a(key, value)
-            WHERE a.key = ANY({keys}) GROUP BY s.item_id, a.key, a.value
-        ),
-        share AS (
-            SELECT item_id, key,
-                sum(c * (c - 1))::float8 / NULLIF(sum(c) * (sum(c) - 1), 0) AS s
-            FROM val GROUP BY item_id, key
-        ),
-        item AS (SELECT item_id, avg(s) AS a FROM share WHERE s IS NOT NULL GROUP BY item_id)
-        SELECT (SELECT count(*) FROM sel), (SELECT count(DISTINCT item_id) FROM sel),
-            (SELECT array_agg(DISTINCT reviewer_id) FROM sel),
-            (SELECT count(*) FROM item), (SELECT sum(round(a::numeric, 6)) FROM item)
-        """
-    ).format(where=_where(ctx), keys=sql.Literal(keys))
-    with connection.cursor() as cursor:
-        cursor.execute(query.as_string(connection.connection))
-        rows, items, reviewers, agreed_items, agreement_sum = cursor.fetchone()
-    return {
-        "rows": rows,
-        "items": items,
-        "reviewers": set(reviewers or []),
-        "agreement_items": agreed_items,
-        "agreement_sum": float(agreement_sum or 0.0),
-    }
+    return {"name": path.name, "bytes": size, "sha256": digest.hexdigest()}

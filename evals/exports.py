@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 
 from annotate.models import (
     Cohort,
@@ -445,6 +446,8 @@ class Context:
     versions: list[RubricVersion]
     criteria_by_version: dict[int, list[Criterion]]
     reviewers: dict[int, Reviewer]
+    # Judgments and distinct items selected (PostgreSQL only: read in the same scan).
+    counts: dict[str, int] | None = None
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -464,7 +467,21 @@ class Context:
 
 def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
     qs = judgments_queryset(workspace, spec)
-    version_ids = set(qs.values_list("rubric_version_id", flat=True).distinct())
+    counts = None
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.aggregates import ArrayAgg
+
+        found = qs.aggregate(
+            versions=ArrayAgg("rubric_version_id", distinct=True, default=[]),
+            reviewers=ArrayAgg("reviewer_id", distinct=True, default=[]),
+            rows=Count("id"),
+            items=Count("item_id", distinct=True),
+        )
+        version_ids, reviewer_ids = set(found["versions"]), set(found["reviewers"])
+        counts = {"rows": found["rows"], "items": found["items"]}
+    else:
+        version_ids = set(qs.values_list("rubric_version_id", flat=True).distinct())
+        reviewer_ids = set(qs.values_list("reviewer_id", flat=True).distinct())
     versions = list(
         RubricVersion.objects.filter(pk__in=version_ids)
         .select_related("rubric")
@@ -475,9 +492,8 @@ def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
         "rubric_version_id", "position", "id"
     ):
         criteria[criterion.rubric_version_id].append(criterion)
-    reviewer_ids = set(qs.values_list("reviewer_id", flat=True).distinct())
     reviewers = reviewer_map(workspace, reviewer_ids, names=spec.reviewer_names)
-    return Context(workspace, spec, versions, criteria, reviewers)
+    return Context(workspace, spec, versions, criteria, reviewers, counts)
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -491,6 +507,7 @@ class Tally:
     reviewers: set[int] = field(default_factory=set)
     agreement_sum: float = 0.0
     agreement_items: int = 0
+    agreement_computed: bool = True
 
     def add(self, group: list[Row], agreement: float | None, rows: int) -> None:
         self.rows += rows
@@ -529,18 +546,18 @@ def write_export(
         from . import export_pg
 
         if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
-            counts = export_pg.write_with_tally(ctx, schema, path, progress, batch_rows)
+            digest = export_pg.write_judgments(ctx, schema, path, progress, batch_rows)
+            counts = ctx.counts or {"rows": 0, "items": 0}
             tally = Tally(
                 rows=counts["rows"],
                 items=counts["items"],
                 judgments=counts["rows"],
-                reviewers=counts["reviewers"],
-                agreement_sum=counts["agreement_sum"],
-                agreement_items=counts["agreement_items"],
+                reviewers=set(ctx.reviewers),
+                agreement_computed=False,
             )
             if progress:
                 progress(counts["rows"])
-            return _finish(ctx, tally, path, out_dir)
+            return _finish(ctx, tally, path, out_dir, digest)
     writer = open_writer(spec.format, path, schema)
     tally = Tally()
     pending: list[tuple[list[Row], float | None]] = []
@@ -587,8 +604,10 @@ def write_export(
     return _finish(ctx, tally, path, out_dir)
 
 
-def _finish(ctx: Context, tally: Tally, path: Path, out_dir: Path) -> dict[str, Any]:
-    manifest = build_manifest(ctx, tally, [file_digest(path)])
+def _finish(
+    ctx: Context, tally: Tally, path: Path, out_dir: Path, digest: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    manifest = build_manifest(ctx, tally, [digest or file_digest(path)])
     readme = out_dir / "README.md"
     readme.write_text(render_readme(manifest), encoding="utf-8")
     manifest["files"].append(file_digest(readme))
