@@ -222,21 +222,6 @@ class SamplingRule(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-class ImportedReviewer(models.Model):
-    """A reviewer who exists only through imported labels: an inactive user with a label.
-
-    ``label`` is the reviewer id the imported file used (an export's pseudonym, or a
-    team's own id). Exports show the label again, so export → import → export keeps
-    the same reviewer column.
-    """
-
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="imported_reviewers"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_as"
-    )
-    label = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -311,6 +296,27 @@ class QueuedLog(models.Model):
 
     def __str__(self) -> str:
         return f"log {self.log_id} in queue {self.queue_id}"
+
+
+class ImportedReviewer(models.Model):
+    """A reviewer who exists only through imported labels: an inactive user with a label.
+
+    ``label`` is the reviewer id the imported file used (an export's pseudonym, or a
+    team's own id). Exports show the label again, so export → import → export keeps
+    the same reviewer column.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="imported_reviewers"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_as"
+    )
+    label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "label"], name="imported_reviewer_label_unique"
             ),

@@ -37,6 +37,9 @@ def run_sampling(job_id: int) -> None:
 def run_due_sampling_rules() -> int:
     """Beat: start a run for every sampling rule whose schedule is due."""
     return sampling.run_due_rules()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def run_export(job_id: int) -> None:
     """Write a large export's files (see evals.export_jobs)."""
     from .export_jobs import run_export_job

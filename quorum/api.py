@@ -100,11 +100,10 @@ def whoami(request: HttpRequest) -> dict[str, str]:
 
 # Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)
 
-from evals import api_ingest  # noqa: E402
-
-api.add_router("/logs", api_ingest.router)
 from annotate.api import router as annotate_router  # noqa: E402
+from evals import api_ingest  # noqa: E402
 from evals.api_exports import router as exports_router  # noqa: E402
 
+api.add_router("/logs", api_ingest.router)
 api.add_router("/", annotate_router)
 api.add_router("/", exports_router)

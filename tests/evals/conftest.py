@@ -1,4 +1,4 @@
-"""Fixtures for the ingest and sampling tests: a source, log lines, a killable worker."""
+"""Fixtures for evals tests: sources, log lines, a killable worker, graded queues, tokens."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from annotate.assignment import claim_next
+from annotate.judging import submit_judgment
+from annotate.models import Queue
 from evals.models import Source
+from evals.tokens import create_token
+from tests.factories import make_queue
 
 from ..conftest import ROOT, redis_url, test_database_url
 
@@ -158,19 +164,9 @@ def retry_until_finished(job_id: int, timeout: float = 90.0) -> int:
         resent += jobs.requeue_stale_jobs()
         time.sleep(1.0)
     pytest.fail(f"Job {job_id} did not finish in {timeout} s")
-"""Fixtures for export, import and API tests: a graded queue and tokens."""
 
-from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
-from annotate.assignment import claim_next
-from annotate.judging import submit_judgment
-from annotate.models import Queue
-from evals.tokens import create_token
-from tests.factories import make_queue
+# --- Export, import and API fixtures: a graded queue and tokens ---------------------------
 
 BASE_TIME = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
