@@ -152,9 +152,22 @@ def load_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) ->
     for alias, criterion in aliases.items():
         frame[criterion.key] = scoring.parse(criterion, frame.pop(alias))
     frame["weighted"] = scoring.weighted_score(scored, {c.key: frame[c.key] for c in scored})
+    for criterion in scored:
+        if criterion.kind == "categorical":
+            frame[score_column(criterion)] = scoring.normalize(criterion, frame[criterion.key])
     if frame.empty:
         frame["weighted"] = pd.Series(dtype=float)
     return frame
+
+
+def score_column(criterion: Criterion) -> str:
+    """The frame column holding a categorical criterion's 0..1 score (for its trend)."""
+    return f"{criterion.key}:score"
+
+
+def trend_column(criterion: Criterion) -> str:
+    """The column whose mean a criterion's trend plots: raw mean, pass rate, or category score."""
+    return score_column(criterion) if criterion.kind == "categorical" else criterion.key
 
 
 def model_versions(frame: pd.DataFrame) -> list[str]:

@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
     },
+    "check-alerts": {
+        "task": "evals.tasks.check_alerts",
+        "schedule": float(env_int("QUORUM_ALERT_CHECK_SECONDS", 300)),
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -252,3 +256,5 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+# Alert webhooks to private or loopback addresses only when an admin allows it.
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
