@@ -17,6 +17,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from annotate.models import Criterion
 
@@ -45,6 +47,25 @@ class Panel:
         links = self.links or [None] * len(self.rows)
         shown = [[cell(v) for v in row] for row in self.rows]
         return list(zip(shown, links, strict=True))
+
+    @property
+    def table_html(self) -> SafeString:
+        """The table of the panel's numbers (built here: templates are slow for long tables)."""
+        head = "".join(format_html('<th scope="col">{}</th>', c) for c in self.columns)
+        if self.links:
+            head += '<th scope="col">items</th>'
+        body = []
+        for row, link in self.table_rows:
+            cells = "".join(format_html("<td>{}</td>", v) for v in row)
+            if link:
+                cells += format_html('<td><a href="{}">items</a></td>', link)
+            body.append(f"<tr>{cells}</tr>")
+        if not body:
+            body.append(format_html('<tr><td colspan="{}">No data.</td></tr>', len(self.columns)))
+        rows = "".join(body)
+        return mark_safe(  # noqa: S308 - every piece above went through format_html
+            f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        )
 
     @property
     def empty(self) -> bool:
@@ -258,18 +279,20 @@ def trend_panel(
     periods = sorted(table["period"].unique().tolist()) if not table.empty else []
     versions = sorted(table["model_version"].unique().tolist()) if not table.empty else []
     datasets, counts = [], []
+    if versions:
+        mean = table.pivot(index="period", columns="model_version", values="mean").reindex(periods)
+        n = table.pivot(index="period", columns="model_version", values="n").reindex(periods)
     for index, version in enumerate(versions):
-        part = table[table.model_version == version].set_index("period")
         datasets.append(
             {
                 "label": version,
-                "data": [_num(part["mean"].get(p), scale) for p in periods],
+                "data": [_num(v, scale) for v in mean[version].tolist()],
                 "borderColor": _color(index),
                 "backgroundColor": _color(index),
                 "spanGaps": True,
             }
         )
-        counts.append([int(part["n"].get(p, 0)) for p in periods])
+        counts.append([0 if _nan(v) else int(v) for v in n[version].tolist()])
     rows = [[r.period, r.model_version, r.n, r.mean] for r in table.itertuples()]
     chart = {
         "type": "line",
@@ -422,6 +445,7 @@ def activity_panels(activity: pd.DataFrame, cohorts: pd.DataFrame) -> list[Panel
 
 def build_sections(
     frame: pd.DataFrame,
+    trend_frame: pd.DataFrame,
     criteria: Sequence[Criterion],
     activity: pd.DataFrame,
     cohorts: pd.DataFrame,
@@ -438,7 +462,7 @@ def build_sections(
     return [
         Section("Scores", scores),
         Section("Distributions", distributions),
-        Section("Trends", trend_panels(frame, criteria, period)),
+        Section("Trends", trend_panels(trend_frame, criteria, period)),
         Section("End-user feedback", [feedback_panel(frame, criteria)]),
         Section("Reviewers", activity_panels(activity, cohorts)),
     ]

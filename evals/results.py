@@ -17,15 +17,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf, TruncDate
 from django.utils import timezone
 
 from annotate.models import Cohort, Criterion, Item, Judgment, Queue
 
 from . import scoring
-from .stats import mean_ci, wilson_ci
+from .stats import mean_ci, mean_ci_moments, wilson_ci
 
 NO_VERSION = "(none)"
 PERIODS = ("day", "week")
@@ -115,59 +128,186 @@ def scored_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
     return [c for c in criteria if c.kind in scoring.SCORED_KINDS]
 
 
-# --- The one grouped query ------------------------------------------------------------
+# --- SQL expressions: answers as numbers, without leaving the database ----------------
+
+
+def value_expression(criterion: Criterion) -> Any:
+    """The answer as SQL computes it: likert level (float), pass 1.0 / fail 0.0, the category
+    (text), or the number; NULL when unanswered or not one of the criterion's answers."""
+    key = criterion.key
+    if criterion.kind == "likert":
+        return Case(
+            *[
+                When(**{f"answers__{key}": int(value)}, then=Value(float(value)))
+                for value, _ in scoring.levels(criterion)
+            ],
+            default=None,
+            output_field=FloatField(),
+        )
+    if criterion.kind == "pass_fail":
+        return Case(
+            When(**{f"answers__{key}": True}, then=Value(1.0)),
+            When(**{f"answers__{key}": False}, then=Value(0.0)),
+            default=None,
+            output_field=FloatField(),
+        )
+    if criterion.kind == "categorical":
+        return KeyTextTransform(key, "answers")
+    return Cast(KeyTextTransform(key, "answers"), FloatField())
+
+
+def score_expression(criterion: Criterion) -> Any | None:
+    """The answer's 0..1 score in SQL (rules in ``evals/scoring.py``); None if not scored."""
+    key = criterion.key
+    if criterion.kind == "numeric":
+        low, high = criterion.config.get("min"), criterion.config.get("max")
+        if not scoring.is_scored(criterion):
+            return None
+        raw = (value_expression(criterion) - Value(float(low))) / Value(float(high) - float(low))
+        return Greatest(Value(0.0), Least(Value(1.0), raw))
+    mapping = scoring.score_map(criterion)
+    if not mapping:
+        return None
+    if criterion.kind == "categorical":
+        whens = [When(**{f"answers__{key}": v}, then=Value(float(s))) for v, s in mapping.items()]
+    elif criterion.kind == "pass_fail":
+        whens = [When(**{f"answers__{key}": v == 1.0}, then=Value(s)) for v, s in mapping.items()]
+    else:
+        whens = [When(**{f"answers__{key}": int(v)}, then=Value(s)) for v, s in mapping.items()]
+    return Case(*whens, default=None, output_field=FloatField())
+
+
+def weighted_expression(criteria: Sequence[Criterion]) -> Any | None:
+    """``sum(weight * score) / sum(weight)`` over the scored criteria a judgment answered."""
+    parts = [(c, score_expression(c)) for c in criteria if c.kind in scoring.SCORED_KINDS]
+    parts = [(c, e) for c, e in parts if e is not None]
+    if not parts:
+        return None
+    total = sum(
+        (Coalesce(e, Value(0.0)) * Value(float(c.weight)) for c, e in parts[1:]),
+        Coalesce(parts[0][1], Value(0.0)) * Value(float(parts[0][0].weight)),
+    )
+    # e * 0 + 1 is 1 when the criterion was answered and NULL when not.
+    answered = sum(
+        (
+            Coalesce(e * Value(0.0) + Value(1.0), Value(0.0)) * Value(float(c.weight))
+            for c, e in parts[1:]
+        ),
+        Coalesce(parts[0][1] * Value(0.0) + Value(1.0), Value(0.0))
+        * Value(float(parts[0][0].weight)),
+    )
+    return ExpressionWrapper(total / NullIf(answered, Value(0.0)), output_field=FloatField())
+
+
+# --- The two grouped queries ----------------------------------------------------------
+
+
+def _moments(prefix: str, expression: Any) -> dict[str, Any]:
+    return {
+        f"{prefix}_n": Count(expression),
+        f"{prefix}_s": Sum(expression),
+        f"{prefix}_q": Sum(expression * expression),
+    }
 
 
 def load_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
-    """Judgments grouped by model version, day, end-user feedback and every scored answer.
+    """Judgments grouped in SQL by model version, end-user feedback and every discrete answer.
 
-    Columns: ``model_version``, ``day`` (datetime64), ``negative`` (1.0 thumbs down, 0.0 not,
-    NaN when the item has no source log), one parsed column per scored criterion key, and
-    ``n`` (how many judgments share that row).
+    Columns: ``model_version``; ``negative`` (1.0 thumbs down, 0.0 not, NaN when the item
+    has no source log); one column per likert/pass-fail/categorical criterion key (level as
+    float, 1.0/0.0, category text); ``n`` (judgments in the row); and count/sum/sum of squares
+    of the weighted score (``weighted:n``, ``weighted:sum``, ``weighted:sq``) and of each
+    numeric criterion (``<key>:n`` ...), which are not grouped on since they are continuous.
+    The row count depends on the answers' combinations, never on the number of judgments.
     """
-    scored = scored_criteria(criteria)
-    aliases = {f"a{index}": c for index, c in enumerate(scored)}
+    discrete = [c for c in criteria if c.kind in scoring.DISCRETE_KINDS]
+    numeric = [c for c in criteria if c.kind == "numeric"]
+    groups = {f"g{i}": value_expression(c) for i, c in enumerate(discrete)}
+    aggregates: dict[str, Any] = {"n": Count("id")}
+    weighted_sql = weighted_expression(criteria)
+    if weighted_sql is not None:
+        aggregates.update(_moments("w", weighted_sql))
+    for index, criterion in enumerate(numeric):
+        aggregates.update(_moments(f"x{index}", value_expression(criterion)))
     rows = (
         judgments_for(queue, filters)
         .annotate(
-            mv=F("item__model_version"),
-            day=TruncDate("created_at"),
-            neg=F("item__source_log__feedback_negative"),
-            **{alias: KeyTextTransform(c.key, "answers") for alias, c in aliases.items()},
+            mv=F("item__model_version"), neg=F("item__source_log__feedback_negative"), **groups
         )
-        .values("mv", "day", "neg", *aliases)
-        .annotate(n=Count("id"))
+        .values("mv", "neg", *groups)
+        .annotate(**aggregates)
         .order_by()
     )
-    frame = pd.DataFrame.from_records(
-        list(rows.values_list("mv", "day", "neg", *aliases, "n")),
-        columns=["model_version", "day", "negative", *aliases, "n"],
-    )
+    names = ["mv", "neg", *groups, *aggregates]
+    frame = pd.DataFrame.from_records(list(rows.values_list(*names)), columns=names)
+    renames = {"mv": "model_version", "neg": "negative"}
+    renames.update({alias: c.key for alias, c in zip(groups, discrete, strict=True)})
+    for prefix, key in [("w", "weighted")] + [(f"x{i}", c.key) for i, c in enumerate(numeric)]:
+        renames.update(
+            {f"{prefix}_n": f"{key}:n", f"{prefix}_s": f"{key}:sum", f"{prefix}_q": f"{key}:sq"}
+        )
+    frame = frame.rename(columns=renames)
     frame["model_version"] = frame["model_version"].replace("", NO_VERSION).astype(object)
-    frame["day"] = pd.to_datetime(frame["day"])
-    frame["negative"] = (
-        frame["negative"].map(lambda v: np.nan if v is None else float(bool(v))).astype(float)
-    )
+    frame["negative"] = frame["negative"].map(_as_flag).astype(float)
+    for criterion in discrete:
+        frame[criterion.key] = scoring.parse(criterion, frame[criterion.key])
+    for column in frame.columns:
+        if column.endswith((":n", ":sum", ":sq")) or column == "n":
+            frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(float)
     frame["n"] = frame["n"].astype(int)
-    for alias, criterion in aliases.items():
-        frame[criterion.key] = scoring.parse(criterion, frame.pop(alias))
-    frame["weighted"] = scoring.weighted_score(scored, {c.key: frame[c.key] for c in scored})
-    for criterion in scored:
-        if criterion.kind == "categorical":
-            frame[score_column(criterion)] = scoring.normalize(criterion, frame[criterion.key])
-    if frame.empty:
-        frame["weighted"] = pd.Series(dtype=float)
     return frame
 
 
-def score_column(criterion: Criterion) -> str:
-    """The frame column holding a categorical criterion's 0..1 score (for its trend)."""
-    return f"{criterion.key}:score"
+def _as_flag(value: Any) -> float:
+    return np.nan if value is None else float(bool(value))
 
 
 def trend_column(criterion: Criterion) -> str:
-    """The column whose mean a criterion's trend plots: raw mean, pass rate, or category score."""
-    return score_column(criterion) if criterion.kind == "categorical" else criterion.key
+    """The trend frame column of a criterion: its mean (likert, numeric), pass rate, or the
+    0..1 score of a categorical criterion."""
+    return criterion.key
+
+
+def load_trend_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
+    """Per model version and day: ``n``, and for the weighted score and each scored criterion
+    ``<column>:n`` (judgments that answered) and ``<column>:sum``. One grouped query."""
+    aggregates: dict[str, Any] = {"n": Count("id")}
+    columns: list[str] = []
+    weighted_sql = weighted_expression(criteria)
+    if weighted_sql is not None:
+        columns.append("weighted")
+        aggregates.update({"t0_n": Count(weighted_sql), "t0_s": Sum(weighted_sql)})
+    for criterion in criteria:
+        if criterion.kind == "categorical":
+            expression = score_expression(criterion)
+        elif criterion.kind in scoring.SCORED_KINDS:
+            expression = value_expression(criterion)
+        else:
+            continue
+        if expression is None:
+            continue
+        alias = f"t{len(columns)}"
+        columns.append(trend_column(criterion))
+        aggregates.update({f"{alias}_n": Count(expression), f"{alias}_s": Sum(expression)})
+    rows = (
+        judgments_for(queue, filters)
+        .annotate(mv=F("item__model_version"), day=TruncDate("created_at"))
+        .values("mv", "day")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    names = ["mv", "day", *aggregates]
+    frame = pd.DataFrame.from_records(list(rows.values_list(*names)), columns=names)
+    renames = {"mv": "model_version"}
+    for index, column in enumerate(columns):
+        renames.update({f"t{index}_n": f"{column}:n", f"t{index}_s": f"{column}:sum"})
+    frame = frame.rename(columns=renames)
+    frame["model_version"] = frame["model_version"].replace("", NO_VERSION).astype(object)
+    frame["day"] = pd.to_datetime(frame["day"])
+    for column in frame.columns:
+        if column.endswith((":n", ":sum")):
+            frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(float)
+    return frame
 
 
 def model_versions(frame: pd.DataFrame) -> list[str]:
@@ -209,7 +349,10 @@ def means(frame: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFrame:
         if criterion.kind not in scoring.MEAN_KINDS or frame.empty:
             continue
         for version, group in frame.groupby("model_version"):
-            interval = mean_ci(group[criterion.key].to_numpy(), group["n"].to_numpy())
+            if criterion.kind == "numeric":
+                interval = _moments_ci(group, criterion.key)
+            else:
+                interval = mean_ci(group[criterion.key].to_numpy(), group["n"].to_numpy())
             if interval.n:
                 rows.append([criterion.key, version, *_interval_row(interval)])
     return pd.DataFrame(rows, columns=columns)
@@ -235,13 +378,21 @@ def pass_rates(frame: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFra
     return pd.DataFrame(rows, columns=columns)
 
 
+def _moments_ci(group: pd.DataFrame, key: str):
+    if f"{key}:n" not in group:
+        return mean_ci([])
+    return mean_ci_moments(
+        group[f"{key}:n"].sum(), group[f"{key}:sum"].sum(), group[f"{key}:sq"].sum()
+    )
+
+
 def weighted(frame: pd.DataFrame) -> pd.DataFrame:
     """Weighted rubric score (0..1) with a 95% t-interval per model version."""
     columns = ["model_version", "n", "mean", "low", "high"]
     rows = []
     if not frame.empty:
         for version, group in frame.groupby("model_version"):
-            interval = mean_ci(group["weighted"].to_numpy(), group["n"].to_numpy())
+            interval = _moments_ci(group, "weighted")
             if interval.n:
                 rows.append([version, *_interval_row(interval)])
     return pd.DataFrame(rows, columns=columns)
@@ -254,18 +405,24 @@ def _period_start(days: pd.Series, period: str) -> pd.Series:
 
 
 def trend(frame: pd.DataFrame, column: str, period: str = "day") -> pd.DataFrame:
-    """Per period (day, or week starting Monday) and model version: n and the mean of
-    ``column`` (a criterion key, or ``weighted``). For pass/fail the mean is the pass rate."""
+    """Per period (day, or week starting Monday) and model version: n (judgments that
+    answered) and the mean of ``column`` from ``load_trend_frame`` (a criterion key, or
+    ``weighted``). For pass/fail the mean is the pass rate; for categories, the 0..1 score."""
     columns = ["period", "model_version", "n", "mean"]
-    if frame.empty:
+    if frame.empty or f"{column}:n" not in frame:
         return pd.DataFrame(columns=columns)
-    data = frame[frame[column].notna()].copy()
-    if data.empty:
-        return pd.DataFrame(columns=columns)
-    data["period"] = _period_start(data["day"], period)
-    data["weighted_sum"] = data[column].astype(float) * data["n"]
-    grouped = data.groupby(["period", "model_version"], as_index=False)[["n", "weighted_sum"]].sum()
-    grouped["mean"] = grouped["weighted_sum"] / grouped["n"]
+    data = pd.DataFrame(
+        {
+            "period": _period_start(frame["day"], period),
+            "model_version": frame["model_version"],
+            "n": frame[f"{column}:n"],
+            "sum": frame[f"{column}:sum"],
+        }
+    )
+    grouped = data.groupby(["period", "model_version"], as_index=False)[["n", "sum"]].sum()
+    grouped = grouped[grouped["n"] > 0]
+    grouped["mean"] = grouped["sum"] / grouped["n"]
+    grouped["n"] = grouped["n"].astype(int)
     grouped["period"] = grouped["period"].dt.date
     return grouped[columns].sort_values(["period", "model_version"]).reset_index(drop=True)
 
@@ -299,13 +456,18 @@ def feedback_vs_grades(frame: pd.DataFrame, pass_key: str | None = None) -> pd.D
                 total,
                 int(down["n"].sum()),
                 down["n"].sum() / total if total else None,
-                _weighted_mean(down, "weighted"),
-                _weighted_mean(other, "weighted"),
+                _ratio(down, "weighted"),
+                _ratio(other, "weighted"),
                 _weighted_mean(down, pass_key) if pass_key else None,
                 _weighted_mean(other, pass_key) if pass_key else None,
             ]
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+def _ratio(group: pd.DataFrame, key: str) -> float | None:
+    n = group[f"{key}:n"].sum() if f"{key}:n" in group else 0
+    return float(group[f"{key}:sum"].sum() / n) if n else None
 
 
 def _weighted_mean(group: pd.DataFrame, column: str) -> float | None:

@@ -69,3 +69,20 @@ def rounded(value: float | None, digits: int = 3) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(float(value), digits)
+
+
+def mean_ci_moments(n: float, total: float, total_sq: float, confidence: float = 0.95) -> Interval:
+    """The same t-interval as ``mean_ci``, from the count, sum and sum of squares.
+
+    This is what SQL aggregation returns (``COUNT``, ``SUM(x)``, ``SUM(x*x)``), so the
+    rows never have to leave the database.
+    """
+    n = float(n or 0)
+    if n <= 0:
+        return EMPTY
+    mean = float(total) / n
+    if n < 2:
+        return Interval(mean, None, None, int(n))
+    variance = max((float(total_sq) - n * mean * mean) / (n - 1), 0.0)
+    half = float(sp_stats.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(variance / n)
+    return Interval(mean, mean - half, mean + half, int(n))

@@ -76,6 +76,7 @@ def _results_context(request: HttpRequest, membership: Membership, queue: Queue)
 
     sections = panels.build_sections(
         frame,
+        results.load_trend_frame(queue, filters, criteria),
         criteria,
         results.reviewer_activity(queue, filters),
         results.cohort_activity(queue, filters),

@@ -37,7 +37,9 @@ def _grade(queue, answers, times, version="v1", day=0):
 
 def _rule(queue, **fields):
     defaults = {"kind": "weighted_score_below", "threshold": 0.6, "window": 4, "min_judgments": 4}
-    return AlertRule.objects.create(workspace=queue.workspace, queue=queue, **{**defaults, **fields})
+    return AlertRule.objects.create(
+        workspace=queue.workspace, queue=queue, **{**defaults, **fields}
+    )
 
 
 def test_a_low_weighted_score_raises_one_event_and_recovery_clears_it(queue):

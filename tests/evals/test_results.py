@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from annotate.models import Cohort
 from evals import results, scoring
 from evals.models import Log, Source
-from evals.stats import mean_ci, wilson_ci
+from evals.stats import mean_ci, mean_ci_moments, wilson_ci
 from tests.factories import make_queue, published_rubric, standard_criteria
 
 from .results_data import judge, judged_items, make_item
@@ -114,6 +114,10 @@ def test_grouped_counts_give_the_same_interval_as_single_rows():
     grouped = mean_ci([4, 5, 2], [3, 1, 2])
     single = mean_ci([4, 4, 4, 5, 2, 2])
     assert grouped == single
+    values = [4, 4, 4, 5, 2, 2]
+    moments = mean_ci_moments(6, sum(values), sum(v * v for v in values))
+    assert moments.estimate == pytest.approx(single.estimate)
+    assert (moments.low, moments.high) == (pytest.approx(single.low), pytest.approx(single.high))
     assert wilson_ci(0, 0).n == 0
     low, high = proportion_confint(0, 7, method="wilson")
     assert (wilson_ci(0, 7).low, wilson_ci(0, 7).high) == (pytest.approx(low), pytest.approx(high))
@@ -128,13 +132,18 @@ def test_categorical_options_with_an_explicit_score_use_it():
 
 
 def test_the_trend_groups_by_day_or_week_with_the_n_behind_each_point(queue):
-    frame = _frame(queue)
+    frame = results.load_trend_frame(queue, results.Filters(), results.criteria_of(queue))
     daily = results.trend(frame, "accuracy", "day")
     assert daily[["model_version", "n", "mean"]].values.tolist() == [["v1", 3, 4.0], ["v2", 2, 2.0]]
     assert daily["period"].tolist() == [date(2026, 3, 2), date(2026, 3, 10)]
     weekly = results.trend(frame, "safe", "week")
     assert weekly["period"].tolist() == [date(2026, 3, 2), date(2026, 3, 9)]
     assert weekly["mean"].tolist() == [pytest.approx(2 / 3), 0.5]
+    harm = results.trend(frame, "harm", "day")  # categories trend as their 0..1 score
+    assert harm["mean"].tolist() == [pytest.approx(2.5 / 3), 0.25]
+    scores = results.trend(frame, "weighted", "week").set_index("model_version")["mean"]
+    table = results.weighted(_frame(queue)).set_index("model_version")["mean"]
+    assert scores.to_dict() == pytest.approx(table.to_dict())
 
 
 def test_filters_narrow_by_model_version_time_and_metadata(workspace, queue):
@@ -224,5 +233,6 @@ def test_an_empty_queue_gives_empty_panels(workspace):
     assert frame.empty
     assert results.means(frame, criteria).empty and results.weighted(frame).empty
     assert results.trend(frame, "weighted").empty
+    assert results.trend(results.load_trend_frame(q, results.Filters(), criteria), "safe").empty
     assert results.distribution(frame, criteria[0]).empty
     assert results.feedback_vs_grades(frame).empty
