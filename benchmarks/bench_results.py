@@ -91,6 +91,11 @@ def seed_queue(workspace, judgments: int, *, seed: int = 7, reviewers: int = 10,
             )
         )
     Judgment.objects.bulk_create(rows, batch_size=5000)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # what autovacuum does after a bulk load
+            cursor.execute("ANALYZE annotate_judgment, annotate_item")
     return queue
 
 

@@ -17,27 +17,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import (
-    Case,
-    Count,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Max,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf, TruncDate
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from annotate.models import Cohort, Criterion, Item, Judgment, Queue
 
-from . import scoring
+from . import results_sql, scoring
 from .stats import mean_ci, mean_ci_moments, wilson_ci
 
 NO_VERSION = "(none)"
@@ -128,134 +115,116 @@ def scored_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
     return [c for c in criteria if c.kind in scoring.SCORED_KINDS]
 
 
-# --- SQL expressions: answers as numbers, without leaving the database ----------------
+# --- The two grouped queries (SQL in ``evals/results_sql.py``) -------------------------
 
 
-def value_expression(criterion: Criterion) -> Any:
-    """The answer as SQL computes it: likert level (float), pass 1.0 / fail 0.0, the category
-    (text), or the number; NULL when unanswered or not one of the criterion's answers."""
-    key = criterion.key
-    if criterion.kind == "likert":
-        return Case(
-            *[
-                When(**{f"answers__{key}": int(value)}, then=Value(float(value)))
-                for value, _ in scoring.levels(criterion)
-            ],
-            default=None,
-            output_field=FloatField(),
-        )
-    if criterion.kind == "pass_fail":
-        return Case(
-            When(**{f"answers__{key}": True}, then=Value(1.0)),
-            When(**{f"answers__{key}": False}, then=Value(0.0)),
-            default=None,
-            output_field=FloatField(),
-        )
-    if criterion.kind == "categorical":
-        return KeyTextTransform(key, "answers")
-    return Cast(KeyTextTransform(key, "answers"), FloatField())
+def _moments(column: str) -> dict[str, str]:
+    return {"_n": f"COUNT({column})", "_s": f"SUM({column})", "_q": f"SUM({column} * {column})"}
 
 
-def score_expression(criterion: Criterion) -> Any | None:
-    """The answer's 0..1 score in SQL (rules in ``evals/scoring.py``); None if not scored."""
-    key = criterion.key
-    if criterion.kind == "numeric":
-        low, high = criterion.config.get("min"), criterion.config.get("max")
-        if not scoring.is_scored(criterion):
-            return None
-        raw = (value_expression(criterion) - Value(float(low))) / Value(float(high) - float(low))
-        return Greatest(Value(0.0), Least(Value(1.0), raw))
-    mapping = scoring.score_map(criterion)
-    if not mapping:
-        return None
-    if criterion.kind == "categorical":
-        whens = [When(**{f"answers__{key}": v}, then=Value(float(s))) for v, s in mapping.items()]
-    elif criterion.kind == "pass_fail":
-        whens = [When(**{f"answers__{key}": v == 1.0}, then=Value(s)) for v, s in mapping.items()]
-    else:
-        whens = [When(**{f"answers__{key}": int(v)}, then=Value(s)) for v, s in mapping.items()]
-    return Case(*whens, default=None, output_field=FloatField())
+def load_day_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
+    """Judgments grouped in SQL by model version, end-user feedback, day and every discrete
+    answer: the one query behind the score, distribution, trend and feedback panels.
 
-
-def weighted_expression(criteria: Sequence[Criterion]) -> Any | None:
-    """``sum(weight * score) / sum(weight)`` over the scored criteria a judgment answered."""
-    parts = [(c, score_expression(c)) for c in criteria if c.kind in scoring.SCORED_KINDS]
-    parts = [(c, e) for c, e in parts if e is not None]
-    if not parts:
-        return None
-    total = sum(
-        (Coalesce(e, Value(0.0)) * Value(float(c.weight)) for c, e in parts[1:]),
-        Coalesce(parts[0][1], Value(0.0)) * Value(float(parts[0][0].weight)),
+    Columns: ``model_version``; ``negative`` (1.0 thumbs down, 0.0 not, NaN when the item
+    has no source log); ``day``; one column per likert/pass-fail/categorical criterion key
+    (level as float, 1.0/0.0, category text); ``n`` (judgments in the row); and count/sum/sum
+    of squares of the weighted score (``weighted:n``, ``weighted:sum``, ``weighted:sq``) and
+    of each numeric criterion (``<key>:n`` ...), which are summed, not grouped on. The row
+    count depends on days and answer combinations, never on the number of judgments.
+    """
+    columns = results_sql.columns_for(criteria)
+    discrete = [c for c in columns if c.criterion.kind in scoring.DISCRETE_KINDS]
+    numeric = [c for c in columns if c.criterion.kind == "numeric"]
+    aggregates = {"n": "COUNT(*)"}
+    names = {"n": "n"}
+    for source, key in [("w", "weighted")] + [(c.value, c.criterion.key) for c in numeric]:
+        for suffix, expr in _moments(source).items():
+            alias = f"{source}{suffix}"
+            aggregates[alias] = expr
+            names[alias] = f"{key}:" + {"_n": "n", "_s": "sum", "_q": "sq"}[suffix]
+    group_by = ["mv", "neg", "day", *[c.value for c in discrete]]
+    rows = results_sql.grouped(judgments_for(queue, filters), criteria, group_by, aggregates)
+    frame = pd.DataFrame.from_records(
+        rows,
+        columns=[
+            "model_version",
+            "negative",
+            "day",
+            *[c.criterion.key for c in discrete],
+            *names.values(),
+        ],
     )
-    # e * 0 + 1 is 1 when the criterion was answered and NULL when not.
-    answered = sum(
-        (
-            Coalesce(e * Value(0.0) + Value(1.0), Value(0.0)) * Value(float(c.weight))
-            for c, e in parts[1:]
-        ),
-        Coalesce(parts[0][1] * Value(0.0) + Value(1.0), Value(0.0))
-        * Value(float(parts[0][0].weight)),
-    )
-    return ExpressionWrapper(total / NullIf(answered, Value(0.0)), output_field=FloatField())
+    frame["model_version"] = frame["model_version"].replace("", NO_VERSION).astype(object)
+    frame["negative"] = frame["negative"].map(_as_flag).astype(float)
+    frame["day"] = pd.to_datetime(frame["day"])
+    for c in discrete:
+        frame[c.criterion.key] = scoring.parse(c.criterion, frame[c.criterion.key])
+    for column in names.values():
+        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(float)
+    frame["n"] = frame["n"].astype(int)
+    return frame
 
 
-# --- The two grouped queries ----------------------------------------------------------
+def _sum_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c == "n" or c.endswith((":n", ":sum", ":sq"))]
 
 
-def _moments(prefix: str, expression: Any) -> dict[str, Any]:
-    return {
-        f"{prefix}_n": Count(expression),
-        f"{prefix}_s": Sum(expression),
-        f"{prefix}_q": Sum(expression * expression),
-    }
+def frame_from_days(days: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFrame:
+    """The day frame summed over days: grouped by model version, feedback and answers."""
+    keys = ["model_version", "negative"] + [
+        c.key for c in criteria if c.kind in scoring.DISCRETE_KINDS and c.key in days
+    ]
+    sums = _sum_columns(days)
+    if days.empty:
+        return days.drop(columns=["day"])
+    frame = days.groupby(keys, dropna=False, as_index=False, sort=False)[sums].sum()
+    frame["n"] = frame["n"].astype(int)
+    return frame
+
+
+def trend_from_days(days: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFrame:
+    """Per model version and day: ``n``, and for the weighted score and each scored criterion
+    ``<column>:n`` (judgments that answered) and ``<column>:sum`` (of the value: the mean
+    for likert and numeric, the pass rate for pass/fail, the 0..1 score for categories)."""
+    data = days[["model_version", "day", "n", "weighted:n", "weighted:sum"]].copy()
+    for criterion in criteria:
+        key = trend_column(criterion)
+        if criterion.kind == "numeric":
+            data[f"{key}:n"], data[f"{key}:sum"] = days[f"{key}:n"], days[f"{key}:sum"]
+            continue
+        if criterion.kind == "categorical":
+            if not scoring.is_scored(criterion):
+                continue
+            values = scoring.normalize(criterion, days[criterion.key])
+        elif criterion.kind in scoring.DISCRETE_KINDS:
+            values = days[criterion.key].astype(float)
+        else:
+            continue
+        data[f"{key}:n"] = days["n"] * values.notna()
+        data[f"{key}:sum"] = days["n"] * values.fillna(0.0)
+    if data.empty:
+        return data
+    sums = [c for c in data.columns if c not in ("model_version", "day")]
+    return data.groupby(["model_version", "day"], as_index=False)[sums].sum()
+
+
+def load_frames(
+    queue: Queue, filters: Filters, criteria: Sequence[Criterion]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(answers frame, trend frame) from one query."""
+    days = load_day_frame(queue, filters, criteria)
+    return frame_from_days(days, criteria), trend_from_days(days, criteria)
 
 
 def load_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
-    """Judgments grouped in SQL by model version, end-user feedback and every discrete answer.
+    """Judgments grouped by model version, end-user feedback and every discrete answer."""
+    return frame_from_days(load_day_frame(queue, filters, criteria), criteria)
 
-    Columns: ``model_version``; ``negative`` (1.0 thumbs down, 0.0 not, NaN when the item
-    has no source log); one column per likert/pass-fail/categorical criterion key (level as
-    float, 1.0/0.0, category text); ``n`` (judgments in the row); and count/sum/sum of squares
-    of the weighted score (``weighted:n``, ``weighted:sum``, ``weighted:sq``) and of each
-    numeric criterion (``<key>:n`` ...), which are not grouped on since they are continuous.
-    The row count depends on the answers' combinations, never on the number of judgments.
-    """
-    discrete = [c for c in criteria if c.kind in scoring.DISCRETE_KINDS]
-    numeric = [c for c in criteria if c.kind == "numeric"]
-    groups = {f"g{i}": value_expression(c) for i, c in enumerate(discrete)}
-    aggregates: dict[str, Any] = {"n": Count("id")}
-    weighted_sql = weighted_expression(criteria)
-    if weighted_sql is not None:
-        aggregates.update(_moments("w", weighted_sql))
-    for index, criterion in enumerate(numeric):
-        aggregates.update(_moments(f"x{index}", value_expression(criterion)))
-    rows = (
-        judgments_for(queue, filters)
-        .annotate(
-            mv=F("item__model_version"), neg=F("item__source_log__feedback_negative"), **groups
-        )
-        .values("mv", "neg", *groups)
-        .annotate(**aggregates)
-        .order_by()
-    )
-    names = ["mv", "neg", *groups, *aggregates]
-    frame = pd.DataFrame.from_records(list(rows.values_list(*names)), columns=names)
-    renames = {"mv": "model_version", "neg": "negative"}
-    renames.update({alias: c.key for alias, c in zip(groups, discrete, strict=True)})
-    for prefix, key in [("w", "weighted")] + [(f"x{i}", c.key) for i, c in enumerate(numeric)]:
-        renames.update(
-            {f"{prefix}_n": f"{key}:n", f"{prefix}_s": f"{key}:sum", f"{prefix}_q": f"{key}:sq"}
-        )
-    frame = frame.rename(columns=renames)
-    frame["model_version"] = frame["model_version"].replace("", NO_VERSION).astype(object)
-    frame["negative"] = frame["negative"].map(_as_flag).astype(float)
-    for criterion in discrete:
-        frame[criterion.key] = scoring.parse(criterion, frame[criterion.key])
-    for column in frame.columns:
-        if column.endswith((":n", ":sum", ":sq")) or column == "n":
-            frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(float)
-    frame["n"] = frame["n"].astype(int)
-    return frame
+
+def load_trend_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
+    """Per model version and day, counts and sums for every trend (see ``trend_from_days``)."""
+    return trend_from_days(load_day_frame(queue, filters, criteria), criteria)
 
 
 def _as_flag(value: Any) -> float:
@@ -263,51 +232,8 @@ def _as_flag(value: Any) -> float:
 
 
 def trend_column(criterion: Criterion) -> str:
-    """The trend frame column of a criterion: its mean (likert, numeric), pass rate, or the
-    0..1 score of a categorical criterion."""
+    """The trend frame column of a criterion (its key)."""
     return criterion.key
-
-
-def load_trend_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
-    """Per model version and day: ``n``, and for the weighted score and each scored criterion
-    ``<column>:n`` (judgments that answered) and ``<column>:sum``. One grouped query."""
-    aggregates: dict[str, Any] = {"n": Count("id")}
-    columns: list[str] = []
-    weighted_sql = weighted_expression(criteria)
-    if weighted_sql is not None:
-        columns.append("weighted")
-        aggregates.update({"t0_n": Count(weighted_sql), "t0_s": Sum(weighted_sql)})
-    for criterion in criteria:
-        if criterion.kind == "categorical":
-            expression = score_expression(criterion)
-        elif criterion.kind in scoring.SCORED_KINDS:
-            expression = value_expression(criterion)
-        else:
-            continue
-        if expression is None:
-            continue
-        alias = f"t{len(columns)}"
-        columns.append(trend_column(criterion))
-        aggregates.update({f"{alias}_n": Count(expression), f"{alias}_s": Sum(expression)})
-    rows = (
-        judgments_for(queue, filters)
-        .annotate(mv=F("item__model_version"), day=TruncDate("created_at"))
-        .values("mv", "day")
-        .annotate(**aggregates)
-        .order_by()
-    )
-    names = ["mv", "day", *aggregates]
-    frame = pd.DataFrame.from_records(list(rows.values_list(*names)), columns=names)
-    renames = {"mv": "model_version"}
-    for index, column in enumerate(columns):
-        renames.update({f"t{index}_n": f"{column}:n", f"t{index}_s": f"{column}:sum"})
-    frame = frame.rename(columns=renames)
-    frame["model_version"] = frame["model_version"].replace("", NO_VERSION).astype(object)
-    frame["day"] = pd.to_datetime(frame["day"])
-    for column in frame.columns:
-        if column.endswith((":n", ":sum")):
-            frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(float)
-    return frame
 
 
 def model_versions(frame: pd.DataFrame) -> list[str]:
@@ -496,19 +422,23 @@ def reviewer_activity(queue: Queue, filters: Filters) -> pd.DataFrame:
     return frame
 
 
-def cohort_activity(queue: Queue, filters: Filters) -> pd.DataFrame:
-    """Judgments per day per cohort (a reviewer in two cohorts counts in both)."""
-    rows = (
-        judgments_for(queue, filters)
-        .filter(reviewer__cohorts__workspace_id=queue.workspace_id)
-        .annotate(day=TruncDate("created_at"), cohort=F("reviewer__cohorts__name"))
-        .values("day", "cohort")
-        .annotate(n=Count("id"), ms=Sum("time_spent_ms"))
-        .order_by("day", "cohort")
+def cohort_activity(queue: Queue, activity: pd.DataFrame) -> pd.DataFrame:
+    """Judgments per day per cohort, from ``reviewer_activity`` and the workspace's cohort
+    members (a small query). A reviewer in two cohorts counts in both."""
+    members = pd.DataFrame.from_records(
+        list(
+            Cohort.members.through.objects.filter(cohort__workspace_id=queue.workspace_id)
+            .values_list("cohort__name", "user_id")
+            .order_by()
+        ),
+        columns=["cohort", "reviewer_id"],
     )
-    return pd.DataFrame.from_records(
-        list(rows.values_list("day", "cohort", "n", "ms")), columns=["day", "cohort", "n", "ms"]
-    )
+    columns = ["day", "cohort", "n", "ms"]
+    if activity.empty or members.empty:
+        return pd.DataFrame(columns=columns)
+    joined = activity.merge(members, on="reviewer_id")
+    grouped = joined.groupby(["day", "cohort"], as_index=False)[["n", "ms"]].sum()
+    return grouped[columns].sort_values(["day", "cohort"]).reset_index(drop=True)
 
 
 def time_per_item(activity: pd.DataFrame) -> pd.DataFrame:

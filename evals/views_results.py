@@ -67,7 +67,8 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
 def _results_context(request: HttpRequest, membership: Membership, queue: Queue) -> dict:
     filters = results.Filters.from_params(request.GET)
     criteria = results.criteria_of(queue)
-    frame = results.load_frame(queue, filters, criteria)
+    frame, trend_frame = results.load_frames(queue, filters, criteria)
+    activity = results.reviewer_activity(queue, filters)
     items_url = reverse("result-items", args=[membership.workspace.slug, queue.pk])
     base = filters.as_params()
 
@@ -76,10 +77,10 @@ def _results_context(request: HttpRequest, membership: Membership, queue: Queue)
 
     sections = panels.build_sections(
         frame,
-        results.load_trend_frame(queue, filters, criteria),
+        trend_frame,
         criteria,
-        results.reviewer_activity(queue, filters),
-        results.cohort_activity(queue, filters),
+        activity,
+        results.cohort_activity(queue, activity),
         filters.period,
         link,
     )

@@ -51,16 +51,15 @@
       if (!source) return;
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
-      var chart = new window.Chart(canvas, enhance(JSON.parse(source.textContent)));
-      canvas.setAttribute("data-drawn", "1");
-      return chart;
+      new window.Chart(canvas, enhance(JSON.parse(source.textContent)));
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  // After a swap the new canvases are not drawn yet; the target may be gone (outerHTML).
-  document.addEventListener("htmx:afterSettle", function (event) {
-    draw(document.body.contains(event.target) ? event.target : document);
+  // htmx fires htmx:load on every element it swaps in (an outerHTML swap's old target is
+  // detached by then, so afterSettle would not reach the document).
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target !== document.body) draw(event.target);
   });
   window.QuorumCharts = { draw: draw, enhance: enhance };
 })();

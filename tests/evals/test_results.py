@@ -211,7 +211,7 @@ def test_reviewer_activity_counts_judgments_per_day_and_time_per_item(workspace,
     assert mine["seconds_per_item"].tolist() == [15.0, 60.0]
     per_reviewer = results.time_per_item(activity).set_index("reviewer")
     assert per_reviewer.loc[reviewer.username, "seconds_per_item"] == pytest.approx(30.0)
-    cohorts = results.cohort_activity(queue, results.Filters())
+    cohorts = results.cohort_activity(queue, activity)
     assert cohorts[["cohort", "n"]].values.tolist() == [["Clinicians", 2], ["Clinicians", 1]]
 
 
