@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ class Panel:
     @property
     def config_id(self) -> str:
         return f"chart-{self.id}"
+
+    @property
+    def config_json(self) -> str:
+        """The Chart.js config as JSON, for a ``data-chart-config`` attribute (auto-escaped)."""
+        return json.dumps(self.chart, separators=(",", ":"), default=str)
 
     @property
     def table_rows(self) -> list[tuple[list[Any], str | None]]:

@@ -1,5 +1,7 @@
 // Draws every <canvas data-chart="ID"> from the Chart.js config in the JSON script ID
-// (rendered with Django's json_script). Runs on load and after htmx swaps.
+// (rendered with Django's json_script), or in the canvas's own data-chart-config attribute
+// (use that inside htmx fragments: htmx drops <script> tags from swapped content when
+// allowScriptTags is false). Runs on load and after htmx swaps.
 //
 // Quorum extras, read from config.quorum and removed before Chart.js sees the config:
 //   links:  [[url, ...] per data point] per dataset: clicking a point or bar opens its items;
@@ -47,11 +49,15 @@
   function draw(root) {
     if (!window.Chart) return;
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-      var source = document.getElementById(canvas.getAttribute("data-chart"));
-      if (!source) return;
+      var text = canvas.getAttribute("data-chart-config");
+      if (!text) {
+        var source = document.getElementById(canvas.getAttribute("data-chart"));
+        if (!source) return;
+        text = source.textContent;
+      }
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
-      new window.Chart(canvas, enhance(JSON.parse(source.textContent)));
+      new window.Chart(canvas, enhance(JSON.parse(text)));
     });
   }
 
