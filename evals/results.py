@@ -253,10 +253,11 @@ def distribution(frame: pd.DataFrame, criterion: Criterion) -> pd.DataFrame:
     versions = model_versions(answered)
     if not versions:
         return pd.DataFrame(columns=columns)
-    counts = answered.groupby(["model_version", criterion.key])["n"].sum()
+    counts = answered.groupby(["model_version", criterion.key])["n"].sum().to_dict()
+    totals = answered.groupby("model_version")["n"].sum().to_dict()
     rows = []
     for version in versions:
-        total = int(counts.loc[version].sum())
+        total = int(totals.get(version, 0))
         for value, label in scoring.levels(criterion):
             count = int(counts.get((version, value), 0))
             rows.append([version, value, label, count, count / total if total else 0.0])
@@ -464,19 +465,21 @@ class Choices:
 
 def filter_choices(queue: Queue) -> Choices:
     """What the filter selects offer: the queue's model versions, topics, locales, cohorts."""
-    items = Item.objects.filter(queue=queue).order_by()
-    versions = sorted(
-        v or NO_VERSION for v in items.values_list("model_version", flat=True).distinct()
-    )
-    metadata = {}
-    for key in METADATA_KEYS:
-        values = (
-            items.annotate(v=KeyTextTransform(key, "metadata"))
-            .exclude(v__isnull=True)
-            .values_list("v", flat=True)
-            .distinct()
-        )
-        metadata[key] = sorted(str(v) for v in values if v != "")
+    combos = (
+        Item.objects.filter(queue=queue)
+        .order_by()
+        .annotate(**{key: KeyTextTransform(key, "metadata") for key in METADATA_KEYS})
+        .values_list("model_version", *METADATA_KEYS)
+        .distinct()
+    )  # one scan of the items for all three selects
+    found: list[set[str]] = [set(), *[set() for _ in METADATA_KEYS]]
+    for version, *meta in combos:
+        found[0].add(version or NO_VERSION)
+        for index, value in enumerate(meta, start=1):
+            if value not in (None, ""):
+                found[index].add(str(value))
+    versions = sorted(found[0])
+    metadata = {key: sorted(found[i]) for i, key in enumerate(METADATA_KEYS, start=1)}
     cohorts = list(Cohort.objects.filter(workspace_id=queue.workspace_id).order_by("name"))
     return Choices(versions, cohorts, metadata["topic"], metadata["locale"])
 
