@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sp_stats
 from statsmodels.stats.proportion import proportion_confint
@@ -236,3 +237,20 @@ def test_an_empty_queue_gives_empty_panels(workspace):
     assert results.trend(results.load_trend_frame(q, results.Filters(), criteria), "safe").empty
     assert results.distribution(frame, criteria[0]).empty
     assert results.feedback_vs_grades(frame).empty
+
+
+def test_sql_scoring_and_the_pandas_scoring_used_by_alerts_agree(queue):
+    criteria = results.criteria_of(queue)
+    answers = pd.DataFrame.from_records(
+        list(queue.judgments.order_by("id").values_list("answers", flat=True))
+    )
+    versions = list(queue.judgments.order_by("id").values_list("item__model_version", flat=True))
+    parsed = {
+        c.key: scoring.parse(c, answers.get(c.key, pd.Series(index=answers.index)))
+        for c in criteria
+        if c.kind in scoring.SCORED_KINDS
+    }
+    scored = [c for c in criteria if c.kind in scoring.SCORED_KINDS]
+    per_judgment = scoring.weighted_score(scored, parsed).groupby(pd.Series(versions)).mean()
+    table = results.weighted(_frame(queue)).set_index("model_version")["mean"]
+    assert table.to_dict() == pytest.approx(per_judgment.to_dict())
