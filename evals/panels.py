@@ -279,9 +279,15 @@ def _bar_link(link: LinkFn, criterion: Criterion, version: str, value: Any) -> s
 
 
 def trend_panel(
-    frame: pd.DataFrame, column: str, title: str, y_title: str, period: str, scale: float = 1.0
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    y_title: str,
+    period: str,
+    scale: float = 1.0,
+    sums: pd.DataFrame | None = None,
 ) -> Panel:
-    table = results.trend(frame, column, period)
+    table = results.trend(frame, column, period, sums)
     periods = sorted(table["period"].unique().tolist()) if not table.empty else []
     versions = sorted(table["model_version"].unique().tolist()) if not table.empty else []
     datasets, counts = [], []
@@ -317,9 +323,10 @@ def trend_panel(
 
 
 def trend_panels(frame: pd.DataFrame, criteria: Sequence[Criterion], period: str) -> list[Panel]:
+    sums = results.period_sums(frame, period)
     panels = [
         trend_panel(
-            frame, "weighted", "Weighted score over time", "Weighted score (%)", period, 100
+            frame, "weighted", "Weighted score over time", "Weighted score (%)", period, 100, sums
         )
     ]
     for criterion in criteria:
@@ -341,6 +348,7 @@ def trend_panels(frame: pd.DataFrame, criteria: Sequence[Criterion], period: str
                 y_title,
                 period,
                 scale,
+                sums,
             )
         )
     return panels

@@ -331,27 +331,40 @@ def _period_start(days: pd.Series, period: str) -> pd.Series:
     return days.dt.normalize()
 
 
-def trend(frame: pd.DataFrame, column: str, period: str = "day") -> pd.DataFrame:
-    """Per period (day, or week starting Monday) and model version: n (judgments that
-    answered) and the mean of ``column`` from ``load_trend_frame`` (a criterion key, or
-    ``weighted``). For pass/fail the mean is the pass rate; for categories, the 0..1 score."""
+def period_sums(frame: pd.DataFrame, period: str = "day") -> pd.DataFrame:
+    """The trend frame summed per period (day, or week starting Monday) and model version;
+    compute it once and pass it to ``trend`` for every column."""
+    if frame.empty:
+        return frame.assign(period=pd.Series(dtype="datetime64[ns]"))
+    data = frame.assign(period=_period_start(frame["day"], period)).drop(columns=["day"])
+    sums = [c for c in data.columns if c not in ("period", "model_version")]
+    grouped = data.groupby(["period", "model_version"], as_index=False, sort=True)[sums].sum()
+    grouped["period"] = grouped["period"].dt.date
+    return grouped
+
+
+def trend(
+    frame: pd.DataFrame,
+    column: str,
+    period: str = "day",
+    sums: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per period and model version: n (judgments that answered) and the mean of ``column``
+    from ``load_trend_frame`` (a criterion key, or ``weighted``). For pass/fail the mean is
+    the pass rate; for categories, the 0..1 score. ``sums``: ``period_sums(frame, period)``."""
     columns = ["period", "model_version", "n", "mean"]
     if frame.empty or f"{column}:n" not in frame:
         return pd.DataFrame(columns=columns)
-    data = pd.DataFrame(
+    sums = period_sums(frame, period) if sums is None else sums
+    data = sums[sums[f"{column}:n"] > 0]
+    return pd.DataFrame(
         {
-            "period": _period_start(frame["day"], period),
-            "model_version": frame["model_version"],
-            "n": frame[f"{column}:n"],
-            "sum": frame[f"{column}:sum"],
+            "period": data["period"],
+            "model_version": data["model_version"],
+            "n": data[f"{column}:n"].astype(int),
+            "mean": data[f"{column}:sum"] / data[f"{column}:n"],
         }
-    )
-    grouped = data.groupby(["period", "model_version"], as_index=False)[["n", "sum"]].sum()
-    grouped = grouped[grouped["n"] > 0]
-    grouped["mean"] = grouped["sum"] / grouped["n"]
-    grouped["n"] = grouped["n"].astype(int)
-    grouped["period"] = grouped["period"].dt.date
-    return grouped[columns].sort_values(["period", "model_version"]).reset_index(drop=True)
+    ).reset_index(drop=True)
 
 
 def feedback_vs_grades(frame: pd.DataFrame, pass_key: str | None = None) -> pd.DataFrame:
