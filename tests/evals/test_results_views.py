@@ -152,3 +152,12 @@ def test_an_author_adds_an_alert_rule_and_an_engineer_cannot(
     bad = client.post(url, {**data, "webhook_url": "http://169.254.169.254/latest"})
     assert bad.status_code == 422
     assert "metadata" in bad.content.decode()
+
+
+def test_names_in_tables_are_escaped(client, workspace, author):
+    queue = make_queue(workspace, name="Escapes")
+    judge(queue, make_item(queue, "<b>v9</b>"), {"accuracy": 3, "harm": "none", "safe": True})
+    client.force_login(author)
+    body = client.get(_url("queue-results", workspace, queue)).content.decode()
+    assert "<b>v9</b>" not in body
+    assert "&lt;b&gt;v9&lt;/b&gt;" in body
