@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import ingest_jobs, jobs, sampling
+from . import alerts, ingest_jobs, jobs, sampling
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -45,3 +45,9 @@ def run_export(job_id: int) -> None:
     from .export_jobs import run_export_job
 
     run_export_job(job_id)
+
+
+@shared_task(ignore_result=True)
+def check_alerts() -> dict:
+    """Evaluate every active alert rule (beat, every few minutes); idempotent."""
+    return alerts.check_alerts()

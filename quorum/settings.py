@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.run_due_sampling_rules",
         "schedule": 60.0,
     },
+    "check-alerts": {
+        "task": "evals.tasks.check_alerts",
+        "schedule": float(env_int("QUORUM_ALERT_CHECK_SECONDS", 300)),
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -294,3 +298,5 @@ QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS",
 QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
 # Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
 QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
+# Alert webhooks to private or loopback addresses only when an admin allows it.
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
