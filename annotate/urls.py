@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views, views_audit
 
@@ -17,4 +17,5 @@ urlpatterns = [
         views.skip,
         name="skip",
     ),
+    path("", include("annotate.urls_setup")),
 ]

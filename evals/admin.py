@@ -19,3 +19,16 @@ class LogAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "workspace", "status", "progress", "total", "created_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(models.SamplingRule)
+class SamplingRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "queue", "strategy", "schedule", "active", "next_run_at"]
+    list_filter = ["workspace", "strategy", "schedule", "active"]
+
+
+@admin.register(models.SamplingRun)
+class SamplingRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "rule", "trigger", "status", "picked", "added", "created_at"]
+    list_filter = ["status", "trigger"]
+    exclude = ["picks"]

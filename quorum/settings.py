@@ -140,6 +140,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# --- Cache (API rate limits) -------------------------------------------------------------
+
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    # Shared by every web process, so per-token API rate limits hold across gunicorn workers.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Celery ---------------------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
@@ -175,6 +186,14 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
+    },
+    "run-due-sampling-rules": {
+        "task": "evals.tasks.run_due_sampling_rules",
+        "schedule": 60.0,
+    },
+    "check-alerts": {
+        "task": "evals.tasks.check_alerts",
+        "schedule": float(env_int("QUORUM_ALERT_CHECK_SECONDS", 300)),
     },
 }
 
@@ -275,3 +294,22 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+
+# Ingest: limits on what comes in, and how files are cut into chunks for the workers.
+QUORUM_UPLOAD_MAX_BYTES = env_int("QUORUM_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+QUORUM_API_MAX_BODY_BYTES = env_int("QUORUM_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
+QUORUM_INGEST_MAX_LINE_BYTES = env_int("QUORUM_INGEST_MAX_LINE_BYTES", 1024 * 1024)
+QUORUM_INGEST_MAX_FIELD_CHARS = env_int("QUORUM_INGEST_MAX_FIELD_CHARS", 200_000)
+QUORUM_INGEST_MAX_DEPTH = env_int("QUORUM_INGEST_MAX_DEPTH", 20)
+QUORUM_INGEST_MAX_REPORTED = env_int("QUORUM_INGEST_MAX_REPORTED", 1000)
+QUORUM_INGEST_CHUNK_LINES = env_int("QUORUM_INGEST_CHUNK_LINES", 20_000)
+QUORUM_INGEST_BATCH = env_int("QUORUM_INGEST_BATCH", 2000)
+# Pause (seconds) after each batch: only for tests that must kill a worker mid-chunk.
+QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS", "0") or 0)
+
+# Sampling: items are added in batches, one transaction each.
+QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
+# Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
+QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
+# Alert webhooks to private or loopback addresses only when an admin allows it.
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
