@@ -8,7 +8,23 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from .world import ROLES, World, build_world
+from .routes import api_operations, page_routes
+from .world import ROLES, MissingResolver, World, build_world, resolve_kwargs
+
+
+def prepare(world: World) -> None:
+    """Make every object a route needs now, inside the module's transaction (objects made
+    lazily inside one test would vanish with that test's savepoint)."""
+    for route in page_routes():
+        try:
+            resolve_kwargs(world, route.name, list(route.keywords))
+        except MissingResolver:
+            pass  # the route's own test reports it
+    for operation in api_operations():
+        try:
+            resolve_kwargs(world, "api", list(operation.params))
+        except MissingResolver:
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +34,7 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
         outer.__enter__()
         try:
             world = build_world()
+            prepare(world)
             yield world
         finally:
             transaction.set_rollback(True)

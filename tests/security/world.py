@@ -11,11 +11,13 @@ attack payloads for the XSS test.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from annotate import audit
 from annotate.assignment import claim_next
@@ -210,7 +212,7 @@ def _job(w: World) -> int:
 
     return Job.objects.create(
         workspace=w.workspace,
-        kind="export",
+        kind="other",
         task_name="evals.tasks.noop",
         status=Job.Status.FAILED,
         error=w.text("job.error"),
@@ -219,11 +221,133 @@ def _job(w: World) -> int:
     ).pk
 
 
+def _draft(w: World):
+    """A draft rubric version (its editing routes refuse published versions)."""
+    return create_rubric(
+        w.workspace,
+        w.text("draft.name")[:200],
+        criteria_spec(w.text),
+        description=w.text("draft.description"),
+        instructions=w.text("draft.instructions"),
+    )
+
+
+def _source(w: World):
+    from evals.models import Log, Source
+
+    source = Source.objects.create(workspace=w.workspace, name="api")
+    for n in range(2):
+        Log.objects.create(
+            workspace=w.workspace,
+            source=source,
+            external_id=f"ext-{n}",
+            timestamp=timezone.now(),
+            model_name=w.text("log.model_name")[:200],
+            model_version=w.text("log.model_version")[:200],
+            input_text=w.text("log.input_text"),
+            output=w.text("log.output"),
+            metadata={"topic": w.text("log.topic"), w.text("log.meta_key")[:60]: "x"},
+            feedback={"comment": w.text("log.feedback")},
+            feedback_negative=True,
+            trace_id=w.text("log.trace_id")[:200],
+        )
+    return source
+
+
+def _ingest_job(w: World) -> int:
+    from evals.ingest_jobs import create_upload_job
+
+    header = ",".join('"' + w.text(f"csv.col{n}")[:80].replace('"', "'") + '"' for n in range(3))
+    row = ",".join('"' + w.text(f"csv.cell{n}")[:200].replace('"', "'") + '"' for n in range(3))
+    upload = io.BytesIO(f"{header}\n{row}\n".encode())
+    filename = w.text("upload.filename")[:150].replace("/", "").replace("\n", " ") + ".csv"
+    source = w.get("source", _source)
+    return create_upload_job(
+        w.workspace, source, upload, filename, "csv", user=w.users["engineer"]
+    ).pk
+
+
+EXPORT_FILE = "judgments.csv"
+
+
+def _export_job(w: World) -> int:
+    """A finished export job with one file on disk (made directly: the export writer reads
+    on a second connection, which cannot see this world's uncommitted rows)."""
+    from evals.export_jobs import KIND, export_dir
+    from evals.models import Job
+
+    job = Job.objects.create(
+        workspace=w.workspace,
+        kind=KIND,
+        task_name="evals.tasks.run_export",
+        status=Job.Status.SUCCEEDED,
+        params={"shape": "judgments", "format": "csv", "filters": {}},
+        result={"files": [{"name": EXPORT_FILE, "bytes": 10, "sha256": "0" * 64}]},
+        created_by=w.users["engineer"],
+        finished_at=timezone.now(),
+    )
+    folder = export_dir(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / EXPORT_FILE).write_text("id,comment\n1," + w.text("export.cell")[:500] + "\n")
+    return job.pk
+
+
+def _sampling_rule(w: World) -> int:
+    from evals.models import SamplingRule
+
+    return SamplingRule.objects.create(
+        workspace=w.workspace,
+        name=w.text("sampling.name")[:200],
+        queue=w.queue,
+        source=w.get("source", _source),
+        filters={"text_contains": w.text("sampling.filter")[:100]},
+        rate=0.5,
+    ).pk
+
+
+def _alert_rule(w: World) -> int:
+    from evals.models import AlertRule
+
+    return AlertRule.objects.create(
+        workspace=w.workspace, queue=w.queue, kind=AlertRule.Kind.values[0]
+    ).pk
+
+
+def _invitation(w: World) -> tuple[int, str]:
+    from annotate.invites import create_invitation
+
+    invitation, token = create_invitation(
+        w.workspace,
+        created_by=w.users["admin"],
+        email="invitee@example.org",
+        expertise=w.text("invitation.expertise")[:200],
+    )
+    return invitation.pk, token
+
+
 KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "slug": lambda w: w.workspace.slug,
     "queue_id": lambda w: w.queue.pk,
     "assignment_id": lambda w: w.objects["assignment"].pk,
     "job_id": lambda w: w.get("job", _job),
+    "ingest-job:job_id": lambda w: w.get("ingest_job", _ingest_job),
+    "ingest-mapping:job_id": lambda w: w.get("ingest_job", _ingest_job),
+    "export-detail:job_id": lambda w: w.get("export_job", _export_job),
+    "export-download:job_id": lambda w: w.get("export_job", _export_job),
+    "name": lambda w: EXPORT_FILE,
+    "export_id": lambda w: w.get("export_job", _export_job),
+    "rubric_id": lambda w: w.get("draft", _draft).rubric_id,
+    "number": lambda w: w.get("draft", _draft).number,
+    "criterion_id": lambda w: w.get("draft", _draft).criteria.order_by("position").first().pk,
+    "member_id": lambda w: (
+        Membership.objects.get(workspace=w.workspace, user=w.users["reviewer_out"]).pk
+    ),
+    "invitation_id": lambda w: w.get("invitation", _invitation)[0],
+    "token": lambda w: w.get("invitation", _invitation)[1],
+    "rule_id": lambda w: w.get("sampling_rule", _sampling_rule),
+    "alert-rule-delete:rule_id": lambda w: w.get("alert_rule", _alert_rule),
+    "source_id": lambda w: w.get("source", _source).pk,
+    "external_id": lambda w: (w.get("source", _source), "ext-0")[1],
 }
 
 
