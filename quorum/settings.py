@@ -59,6 +59,25 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_key() -> str:
+    """Fernet key for secrets stored in the database (judge API keys)."""
+    key = env_str("QUORUM_ENCRYPTION_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("QUORUM_ENCRYPTION_KEY must be set when QUORUM_ENV=production.")
+    path = VAR_DIR / "encryption_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+QUORUM_ENCRYPTION_KEY = _encryption_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -252,3 +271,8 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+
+# LLM judges: retries of 429/5xx/timeouts/dropped connections, with exponential backoff and jitter.
+QUORUM_JUDGE_TRANSPORT_RETRIES = env_int("QUORUM_JUDGE_TRANSPORT_RETRIES", 4)
+QUORUM_JUDGE_BACKOFF_BASE = float(env_str("QUORUM_JUDGE_BACKOFF_BASE", "1.0"))
+QUORUM_JUDGE_BACKOFF_MAX = float(env_str("QUORUM_JUDGE_BACKOFF_MAX", "30.0"))
