@@ -112,7 +112,9 @@ def check_template(text: str, allowed: set[str]) -> str:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        raise TemplateError(f"The template is not valid: {exc}. Write a literal brace as {{{{.")
+        raise TemplateError(
+            f"The template is not valid: {exc}. Write a literal brace as {{{{ or }}}}."
+        ) from None
     unknown = sorted(n for n in names if n not in allowed)
     if unknown:
         raise TemplateError(
@@ -549,7 +551,10 @@ def judge_pair(
     if one == two:
         return combined
     combined.status = INCONSISTENT
-    combined.reason = f"The choice flipped with the order: {one!r} with A first, {two!r} (mapped back) with B first."
+    combined.reason = (
+        f"The choice flipped with the order: {one!r} with A first, "
+        f"{two!r} (mapped back) with B first."
+    )
     tie = next((str(o["value"]) for o in preference.options if str(o["value"]) == "tie"), None)
     if inconsistency == "tie" and tie is not None:
         combined.answers[preference.key] = tie

@@ -136,8 +136,8 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
-DEFAULT_SYSTEM_TEMPLATE = """You are a careful expert reviewer grading the output of an AI assistant \
-against a rubric, exactly as a trained human reviewer would.
+DEFAULT_SYSTEM_TEMPLATE = """You are a careful expert reviewer grading the output of an AI \
+assistant against a rubric, exactly as a trained human reviewer would.
 
 {instructions}
 

@@ -30,7 +30,7 @@ def fast_backoff(settings):
 
 
 @pytest.fixture
-def endpoint(workspace, judge_server, fast_backoff) -> JudgeEndpoint:
+def judge_endpoint(workspace, judge_server, fast_backoff) -> JudgeEndpoint:
     return JudgeEndpoint.objects.create(
         workspace=workspace,
         name="Test judge",

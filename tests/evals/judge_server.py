@@ -14,6 +14,7 @@ Every request is recorded (path, headers, JSON body) so tests count them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -112,10 +113,8 @@ class ScriptedServer:
             time.sleep(step["sleep"])
         if step.get("drop"):
             handler.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         status = int(step.get("status", 200))
         if status != 200:

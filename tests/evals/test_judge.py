@@ -26,10 +26,10 @@ from evals.judge import (
     parse_answer,
 )
 from evals.judge_runs import endpoint_config
-from evals.models import DEFAULT_PAIRWISE_USER_TEMPLATE, JudgeEndpoint
+from evals.models import JudgeEndpoint
 from tests.factories import published_rubric
 
-from .judge_fixtures import API_KEY, endpoint, fast_backoff, judge_server  # noqa: F401
+from .judge_fixtures import API_KEY
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "Fine."}
 SUBJECT = Subject(input="Can I take ibuprofen with food?", output="Yes, **with food**.")
@@ -41,8 +41,8 @@ def criteria(workspace) -> list[Criterion]:
 
 
 @pytest.fixture
-def caller(endpoint):
-    made = Caller(endpoint_config(endpoint, with_key=True))
+def caller(judge_endpoint):
+    made = Caller(endpoint_config(judge_endpoint, with_key=True))
     yield made
     made.close()
 
@@ -237,9 +237,9 @@ def test_every_fault_ends_as_a_clear_failed_status(
 
 
 @pytest.mark.django_db
-def test_a_slow_endpoint_times_out_and_is_retried(endpoint, criteria, judge_server):
-    endpoint.timeout_seconds = 0.2
-    made = Caller(endpoint_config(endpoint, with_key=True))
+def test_a_slow_endpoint_times_out_and_is_retried(judge_endpoint, criteria, judge_server):
+    judge_endpoint.timeout_seconds = 0.2
+    made = Caller(endpoint_config(judge_endpoint, with_key=True))
     judge_server.script({"sleep": 1.0, "answers": GOOD}, {"answers": GOOD})
     outcome = judge_item(made, "", criteria, SUBJECT)
     made.close()
@@ -249,10 +249,10 @@ def test_a_slow_endpoint_times_out_and_is_retried(endpoint, criteria, judge_serv
 
 @pytest.mark.django_db
 def test_a_slow_endpoint_that_never_answers_in_time_fails_as_timed_out(
-    endpoint, criteria, judge_server
+    judge_endpoint, criteria, judge_server
 ):
-    endpoint.timeout_seconds = 0.2
-    made = Caller(endpoint_config(endpoint, with_key=True))
+    judge_endpoint.timeout_seconds = 0.2
+    made = Caller(endpoint_config(judge_endpoint, with_key=True))
     judge_server.script(*[{"sleep": 0.6, "answers": GOOD}] * 3)
     outcome = judge_item(made, "", criteria, SUBJECT)
     made.close()
@@ -283,9 +283,8 @@ PAIR = Subject(input="Question", output="ALPHA answer", output_b="BETA answer")
 
 
 @pytest.fixture
-def pair_caller(endpoint):
-    endpoint.user_template = DEFAULT_PAIRWISE_USER_TEMPLATE
-    made = Caller(endpoint_config(endpoint, with_key=True))
+def pair_caller(judge_endpoint):
+    made = Caller(endpoint_config(judge_endpoint, with_key=True))
     yield made
     made.close()
 
