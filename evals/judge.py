@@ -338,9 +338,17 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return None
 
 
-def _error_detail(exc: openai.APIStatusError) -> str:
-    message = getattr(exc, "message", "") or ""
-    return message[:300]
+def redact(text: str, secret: str) -> str:
+    """``text`` with every occurrence of ``secret`` (and its long enough pieces) removed."""
+    if not secret or not text:
+        return text
+    text = text.replace(secret, "[redacted]")
+    if len(secret) >= 12:
+        # Servers often echo a key partly ("sk-abc...wxyz"): drop its longer pieces too.
+        size = 8
+        for start in range(0, len(secret) - size + 1):
+            text = text.replace(secret[start : start + size], "[redacted]")
+    return text
 
 
 class Caller:
@@ -358,6 +366,10 @@ class Caller:
 
     def close(self) -> None:
         self.client.close()
+
+    def _detail(self, exc: openai.APIStatusError) -> str:
+        message = getattr(exc, "message", "") or ""
+        return redact(message, self.config.api_key)[:300]
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Reply:
         retries = settings.QUORUM_JUDGE_TRANSPORT_RETRIES
@@ -379,14 +391,14 @@ class Caller:
             except openai.AuthenticationError as exc:
                 raise JudgeFault(
                     "auth",
-                    f"The endpoint rejected the API key (401): {_error_detail(exc)}",
+                    f"The endpoint rejected the API key (401): {self._detail(exc)}",
                     fatal=True,
                     requests=requests,
                 ) from None
             except openai.PermissionDeniedError as exc:
                 raise JudgeFault(
                     "forbidden",
-                    f"The endpoint refused access (403): {_error_detail(exc)}",
+                    f"The endpoint refused access (403): {self._detail(exc)}",
                     fatal=True,
                     requests=requests,
                 ) from None
@@ -394,7 +406,7 @@ class Caller:
                 raise JudgeFault(
                     "model_not_found",
                     f"Model {self.config.model!r} or the endpoint path was not found (404): "
-                    f"{_error_detail(exc)}",
+                    f"{self._detail(exc)}",
                     fatal=True,
                     requests=requests,
                 ) from None
@@ -402,7 +414,7 @@ class Caller:
                 last = f"Rate limited (429) {attempt + 1} times in a row."
                 retry_after = _retry_after(exc)
             except openai.InternalServerError as exc:
-                last = f"The endpoint failed ({exc.status_code}): {_error_detail(exc)}"
+                last = f"The endpoint failed ({exc.status_code}): {self._detail(exc)}"
                 retry_after = _retry_after(exc)
             except openai.APITimeoutError:
                 last = f"No answer within {self.config.timeout_seconds:g} s (timed out)."
@@ -411,7 +423,7 @@ class Caller:
             except openai.APIStatusError as exc:
                 raise JudgeFault(
                     "bad_request",
-                    f"The endpoint refused the request ({exc.status_code}): {_error_detail(exc)}",
+                    f"The endpoint refused the request ({exc.status_code}): {self._detail(exc)}",
                     requests=requests,
                 ) from None
             else:

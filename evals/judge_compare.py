@@ -82,42 +82,52 @@ def _code(value: Any, spec: CriterionSpec) -> int:
     return spec.categories.index(value)
 
 
-def kappa(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> float | None:
-    """Cohen's kappa of two raters (quadratic weights for ordered scales)."""
-    size = len(spec.categories)
-    table = np.zeros((size, size))
-    for h, j in zip(human, judge, strict=True):
-        table[_code(h, spec), _code(j, spec)] += 1
-    if table.sum() == 0:
+def _codes(values: Sequence[Any], spec: CriterionSpec) -> np.ndarray:
+    index = {value: n for n, value in enumerate(spec.categories)}
+    return np.array([index[v] for v in values], dtype=np.int64)
+
+
+def _kappa_codes(h: np.ndarray, j: np.ndarray, size: int, ordered: bool) -> float | None:
+    if h.size == 0:
         return None
+    table = np.bincount(h * size + j, minlength=size * size).reshape(size, size)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
-            result = cohens_kappa(table, wt="quadratic" if spec.ordered else None)
+            value = cohens_kappa(
+                table.astype(float), wt="quadratic" if ordered else None, return_results=False
+            )
     except (ZeroDivisionError, ValueError):
         return None
-    return _clean(result.kappa)
+    return _clean(float(value))
 
 
-def alpha(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> float | None:
-    """Krippendorff's alpha of two raters (ordinal for ordered scales, nominal otherwise)."""
-    if len(human) == 0:
+def _alpha_codes(h: np.ndarray, j: np.ndarray, size: int, ordered: bool) -> float | None:
+    if h.size == 0 or (np.all(h == h[0]) and np.all(j == h[0])):
         return None
-    data = np.array([[_code(v, spec) for v in human], [_code(v, spec) for v in judge]], dtype=float)
-    if len(np.unique(data)) < 2:
-        return None
-    level = "ordinal" if spec.ordered else "nominal"
     try:
         value = krippendorff.alpha(
-            reliability_data=data,
-            level_of_measurement=level,
-            value_domain=list(range(len(spec.categories))),
+            reliability_data=np.vstack([h, j]).astype(float),
+            level_of_measurement="ordinal" if ordered else "nominal",
+            value_domain=list(range(size)),
         )
     except (ValueError, ZeroDivisionError):
         return None
     return _clean(value)
 
 
-def _percentile_ci(samples: list[float]) -> tuple[float | None, float | None]:
+def kappa(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> float | None:
+    """Cohen's kappa of two raters (quadratic weights for ordered scales)."""
+    size = len(spec.categories)
+    return _kappa_codes(_codes(human, spec), _codes(judge, spec), size, spec.ordered)
+
+
+def alpha(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> float | None:
+    """Krippendorff's alpha of two raters (ordinal for ordered scales, nominal otherwise)."""
+    size = len(spec.categories)
+    return _alpha_codes(_codes(human, spec), _codes(judge, spec), size, spec.ordered)
+
+
+def _percentile_ci(samples: list[float | None]) -> tuple[float | None, float | None]:
     finite = [s for s in samples if s is not None and math.isfinite(s)]
     if len(finite) < 10:
         return None, None
@@ -134,25 +144,23 @@ def agreement(
     seed: int = 0,
 ) -> Agreement:
     """Kappa and alpha with bootstrap 95% CIs (items resampled with replacement)."""
-    human, judge = list(human), list(judge)
-    n = len(human)
+    h, j = _codes(human, spec), _codes(judge, spec)
+    n, size, ordered = int(h.size), len(spec.categories), spec.ordered
     if n == 0:
         return Agreement(0, None, (None, None), None, (None, None), None)
     rng = np.random.default_rng(seed)
     kappas, alphas = [], []
     for _ in range(bootstrap if n > 1 else 0):
         picks = rng.integers(0, n, n)
-        h = [human[i] for i in picks]
-        j = [judge[i] for i in picks]
-        kappas.append(kappa(h, j, spec))
-        alphas.append(alpha(h, j, spec))
+        kappas.append(_kappa_codes(h[picks], j[picks], size, ordered))
+        alphas.append(_alpha_codes(h[picks], j[picks], size, ordered))
     return Agreement(
         n_items=n,
-        kappa=kappa(human, judge, spec),
+        kappa=_kappa_codes(h, j, size, ordered),
         kappa_ci=_percentile_ci(kappas),
-        alpha=alpha(human, judge, spec),
+        alpha=_alpha_codes(h, j, size, ordered),
         alpha_ci=_percentile_ci(alphas),
-        exact=sum(h == j for h, j in zip(human, judge, strict=True)) / n,
+        exact=float(np.mean(h == j)),
     )
 
 
