@@ -109,7 +109,7 @@ class PromptForm(forms.ModelForm):
         fields = ["system_template", "user_template", "pairwise_user_template"]
         widgets = {name: forms.Textarea(attrs={"rows": 10}) for name in fields}
         help_texts = {
-            "system_template": "Fields: {instructions} (the rubric's), {criteria} (from the rubric).",
+            "system_template": "Fields: {instructions}, {criteria} (both from the rubric).",
             "user_template": "Fields: {input}, {output}, {model}.",
             "pairwise_user_template": "Fields: {input}, {output_a}, {output_b}.",
         }
