@@ -233,3 +233,42 @@ def test_judge_scores_below_a_threshold_give_logs_for_sampling(
     assert not judge_scores_below(workspace, "harm", 1).exists()
     # Results on queue items count for the item's source log.
     assert Item.objects.count() == 0
+
+
+@pytest.fixture
+def shared_encryption_key(monkeypatch, settings):
+    """The worker process must decrypt the key with the same QUORUM_ENCRYPTION_KEY."""
+    monkeypatch.setenv("QUORUM_ENCRYPTION_KEY", settings.QUORUM_ENCRYPTION_KEY)
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_judge_and_a_rerun_is_served_from_the_cache(
+    shared_encryption_key, celery_worker_process, judge_endpoint, queue, judge_server, monkeypatch
+):
+    import time
+
+    from celery import Celery
+
+    sender = Celery(broker=celery_worker_process["broker"])
+    monkeypatch.setattr(jobs, "dispatch", lambda job: sender.send_task(job.task_name, [job.pk]))
+    judge_server.default = {"answers": GOOD}
+
+    def wait_for(run: JudgeRun) -> Job:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = Job.objects.get(pk=run.job_id)
+            if job.is_finished:
+                return job
+            time.sleep(0.2)
+        pytest.fail("the judge run did not finish:\n" + celery_worker_process["log"].read_text())
+
+    first = start_run(judge_endpoint, queue=queue)
+    assert wait_for(first).status == Job.Status.SUCCEEDED
+    assert judge_server.count == 4
+    second = start_run(judge_endpoint, queue=queue)
+    assert wait_for(second).status == Job.Status.SUCCEEDED
+    assert judge_server.count == 4
+    second.refresh_from_db()
+    assert second.cached_count == 4
