@@ -14,23 +14,23 @@ from .judge_server import ScriptedServer
 API_KEY = "sk-test-SECRET-d0n0tl3ak-9f8e7d"
 
 
-@pytest.fixture
-def judge_server() -> Iterator[ScriptedServer]:
+@pytest.fixture(name="judge_server")
+def judge_server_fixture() -> Iterator[ScriptedServer]:
     server = ScriptedServer().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def fast_backoff(settings):
+@pytest.fixture(name="fast_backoff")
+def fast_backoff_fixture(settings):
     settings.QUORUM_JUDGE_BACKOFF_BASE = 0.001
     settings.QUORUM_JUDGE_BACKOFF_MAX = 0.01
     settings.QUORUM_JUDGE_TRANSPORT_RETRIES = 2
     return settings
 
 
-@pytest.fixture
-def judge_endpoint(workspace, judge_server, fast_backoff) -> JudgeEndpoint:
+@pytest.fixture(name="judge_endpoint")
+def judge_endpoint_fixture(workspace, judge_server, fast_backoff) -> JudgeEndpoint:
     return JudgeEndpoint.objects.create(
         workspace=workspace,
         name="Test judge",
