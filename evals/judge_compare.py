@@ -175,16 +175,20 @@ def confusion(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -
 def _pairs(human: pd.DataFrame, judge: pd.DataFrame, spec: CriterionSpec) -> pd.DataFrame:
     """One row per item both sides answered: consensus, judge value, judge time."""
     mine = human[human["criterion"] == spec.key]
-    theirs = judge[judge["criterion"] == spec.key].set_index("item")
+    theirs = judge[judge["criterion"] == spec.key]
+    answers = dict(
+        zip(theirs["item"], zip(theirs["value"], theirs["at"], strict=True), strict=True)
+    )
+    allowed = set(spec.categories)
     rows = []
-    for item, group in mine.groupby("item", sort=True):
-        if item not in theirs.index:
+    for item, values in mine.groupby("item", sort=True)["value"].agg(list).items():
+        if item not in answers:
             continue
-        value = theirs.at[item, "value"]
-        agreed = consensus(list(group["value"]), spec)
-        if agreed is None or value is None or value not in spec.categories:
+        value, at = answers[item]
+        agreed = consensus(values, spec)
+        if agreed is None or value is None or value not in allowed:
             continue
-        rows.append({"item": item, "human": agreed, "judge": value, "at": theirs.at[item, "at"]})
+        rows.append({"item": item, "human": agreed, "judge": value, "at": at})
     return pd.DataFrame(rows, columns=["item", "human", "judge", "at"])
 
 
