@@ -295,9 +295,15 @@ def parse_answer(text: str, criteria: Sequence[Criterion]) -> tuple[dict[str, An
 class RateLimiter:
     """At most ``per_minute`` calls a minute across threads, evenly spaced."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 60.0 / max(1, per_minute)
         self.clock = clock
+        self.sleep = sleep
         self.next_at = 0.0
         self.lock = threading.Lock()
 
@@ -308,7 +314,7 @@ class RateLimiter:
             self.next_at = start + self.interval
         delay = start - now
         if delay > 0:
-            time.sleep(delay)
+            self.sleep(delay)
 
 
 @dataclass

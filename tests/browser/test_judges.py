@@ -1,5 +1,6 @@
 """An admin wires a judge, previews its prompt, and reads the judge against the humans."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,8 @@ def test_an_admin_adds_a_judge_previews_the_prompt_and_compares_with_humans(
     endpoint = JudgeEndpoint.objects.get(name="Local judge")
 
     def judge_answer(body: dict) -> dict:
-        n = len(judge_server.requests) - 1  # this request is item n: mostly agree with humans
+        # Item n asks "Patient question n"; the judge mostly agrees with the humans.
+        n = int(re.search(r"Patient question (\d+)", body["messages"][1]["content"]).group(1))
         accuracy = 3 + n % 3 if n % 5 else 5 - n % 3
         return {"answers": {**ANSWERS, "accuracy": accuracy, "safe": "pass" if n % 6 else "fail"}}
 

@@ -72,7 +72,9 @@ class ScriptedServer:
                             "body": body,
                         }
                     )
-                    step = server._next(body)
+                    step = server.steps.popleft() if server.steps else None
+                if step is None:
+                    step = server.responder(body) if server.responder else server.default
                 server._answer(self, step)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -100,13 +102,6 @@ class ScriptedServer:
     @property
     def count(self) -> int:
         return len(self.requests)
-
-    def _next(self, body: dict) -> Step:
-        if self.steps:
-            return self.steps.popleft()
-        if self.responder is not None:
-            return self.responder(body)
-        return self.default
 
     def _answer(self, handler: BaseHTTPRequestHandler, step: Step) -> None:
         if step.get("sleep"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 
 import pytest
 
@@ -15,9 +17,11 @@ from evals.judge import (
     OK,
     Caller,
     JudgeConfig,
+    RateLimiter,
     Subject,
     TemplateError,
     answer_schema,
+    backoff_delay,
     build_messages,
     check_template,
     config_hash,
@@ -333,3 +337,60 @@ def test_an_inconsistent_pair_can_be_recorded_without_a_preference(
     outcome = judge_pair(pair_caller, "", criteria, PAIR, inconsistency="fail")
     assert outcome.status == INCONSISTENT
     assert "preference" not in outcome.answers
+
+
+# --- Rate limit, backoff, concurrency ---------------------------------------------------
+
+
+def test_the_rate_limiter_spaces_calls_evenly_across_threads():
+    now = [100.0]
+    slept: list[float] = []
+    limiter = RateLimiter(120, clock=lambda: now[0], sleep=slept.append)
+    for _ in range(4):
+        limiter.wait()
+    assert slept == pytest.approx([0.5, 1.0, 1.5])
+    now[0] += 10  # after a pause, the next call goes at once
+    limiter.wait()
+    assert len(slept) == 3
+
+
+def test_backoff_is_jittered_exponential_and_retry_after_wins(settings):
+    settings.QUORUM_JUDGE_BACKOFF_BASE = 1.0
+    settings.QUORUM_JUDGE_BACKOFF_MAX = 30.0
+    delays = [backoff_delay(3) for _ in range(200)]
+    assert all(0 <= d <= 8 for d in delays)
+    assert len(set(delays)) > 100
+    assert max(backoff_delay(10) for _ in range(50)) <= 30
+    assert backoff_delay(0, retry_after=7) == 7
+    assert backoff_delay(0, retry_after=600) == 30
+
+
+@pytest.mark.django_db
+def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
+    judge_endpoint, workspace, judge_server
+):
+    from evals.judge_runs import start_run
+    from evals.tasks import run_judge
+    from tests.factories import make_queue
+
+    judge_endpoint.concurrency = 3
+    judge_endpoint.save()
+    queue = make_queue(workspace, items=9)
+    live = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def slow(body):
+        with lock:
+            live["now"] += 1
+            live["max"] = max(live["max"], live["now"])
+        time.sleep(0.15)
+        with lock:
+            live["now"] -= 1
+        return {"answers": GOOD}
+
+    judge_server.responder = slow
+    run = start_run(judge_endpoint, queue=queue)
+    run_judge(run.job_id)
+    run.refresh_from_db()
+    assert run.ok_count == 9
+    assert 1 < live["max"] <= 3
