@@ -240,26 +240,16 @@ def render_input(input_text: str, input_messages: Sequence[Mapping[str, Any]]) -
 
 
 def build_messages(
-    config: JudgeConfig,
-    instructions: str,
-    criteria: Sequence[Criterion],
-    subject: Subject,
-    *,
-    pairwise: bool = False,
+    config: JudgeConfig, instructions: str, criteria: Sequence[Criterion], subject: Subject
 ) -> list[dict[str, str]]:
-    """The exact chat messages sent to the judge for one subject (one order, if pairwise)."""
+    """The exact chat messages sent to the judge for one output."""
     system = config.system_template.format(
         instructions=instructions.strip(),
         criteria="\n\n".join(describe_criterion(c) for c in criteria),
     )
-    if pairwise:
-        user = config.pairwise_user_template.format(
-            input=subject.input, output_a=subject.output, output_b=subject.output_b
-        )
-    else:
-        user = config.user_template.format(
-            input=subject.input, output=subject.output, model=subject.model
-        )
+    user = config.user_template.format(
+        input=subject.input, output=subject.output, model=subject.model
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -482,12 +472,14 @@ class Outcome:
 OK, FAILED, INCONSISTENT = "ok", "failed", "inconsistent"
 
 
+Parser = Callable[[str], tuple[dict[str, Any] | None, str]]
+
+
 def judge_messages(
-    caller: Caller, criteria: Sequence[Criterion], messages: list[dict[str, str]]
+    caller: Caller, messages: list[dict[str, str]], schema: dict[str, Any], parse: Parser
 ) -> Outcome:
     """Ask until the answer validates, at most 1 + ``invalid_answer_retries`` times."""
     outcome = Outcome(status=FAILED)
-    schema = response_format(criteria)
     for _ in range(caller.config.invalid_answer_retries + 1):
         outcome.attempts += 1
         try:
@@ -504,7 +496,7 @@ def judge_messages(
         if reply.refusal:
             outcome.reason = f"The judge refused to answer: {reply.refusal[:300]}"
             continue
-        answers, reason = parse_answer(reply.text, criteria)
+        answers, reason = parse(reply.text)
         if answers is not None:
             outcome.status, outcome.answers, outcome.reason = OK, answers, ""
             return outcome
@@ -518,64 +510,10 @@ def judge_messages(
 def judge_item(
     caller: Caller, instructions: str, criteria: Sequence[Criterion], subject: Subject
 ) -> Outcome:
+    """Judge one output on the rubric's criteria."""
     return judge_messages(
-        caller, criteria, build_messages(caller.config, instructions, criteria, subject)
-    )
-
-
-def preference_criterion(criteria: Sequence[Criterion]) -> Criterion | None:
-    return next((c for c in criteria if c.pairwise_preference), None)
-
-
-SWAP = {"a": "b", "b": "a", "A": "B", "B": "A"}
-
-
-def judge_pair(
-    caller: Caller,
-    instructions: str,
-    criteria: Sequence[Criterion],
-    subject: Subject,
-    *,
-    inconsistency: str = "tie",
-) -> Outcome:
-    """Judge a pair in both orders. A preference that flips with the order is inconsistent:
-    recorded as a tie (``inconsistency="tie"``) or with no preference (``"fail"``)."""
-    preference = preference_criterion(criteria)
-    if preference is None:
-        return Outcome(status=FAILED, reason="The rubric has no pairwise preference criterion.")
-    swapped = Subject(subject.input, subject.output_b, subject.output, subject.model)
-    first = judge_messages(
         caller,
-        criteria,
-        build_messages(caller.config, instructions, criteria, subject, pairwise=True),
+        build_messages(caller.config, instructions, criteria, subject),
+        response_format(criteria),
+        lambda text: parse_answer(text, criteria),
     )
-    if first.status != OK:
-        return first
-    second = judge_messages(
-        caller,
-        criteria,
-        build_messages(caller.config, instructions, criteria, swapped, pairwise=True),
-    )
-    combined = Outcome(status=OK, answers=dict(first.answers))
-    combined.add_usage(first)
-    combined.add_usage(second)
-    combined.raw_text = json.dumps({"a_first": first.raw_text, "b_first": second.raw_text})
-    if second.status != OK:
-        combined.status, combined.reason, combined.fatal = FAILED, second.reason, second.fatal
-        combined.answers = {}
-        return combined
-    one = str(first.answers.get(preference.key))
-    two = SWAP.get(str(second.answers.get(preference.key)), str(second.answers.get(preference.key)))
-    if one == two:
-        return combined
-    combined.status = INCONSISTENT
-    combined.reason = (
-        f"The choice flipped with the order: {one!r} with A first, "
-        f"{two!r} (mapped back) with B first."
-    )
-    tie = next((str(o["value"]) for o in preference.options if str(o["value"]) == "tie"), None)
-    if inconsistency == "tie" and tie is not None:
-        combined.answers[preference.key] = tie
-    else:
-        combined.answers.pop(preference.key, None)
-    return combined

@@ -12,6 +12,7 @@ from .judge_compare import CriterionComparison, CriterionSpec
 from .models import JudgeEndpoint, JudgeResult
 
 MAX_NUMERIC_VALUES = 50
+PAIR_VALUES = ("a", "b", "tie", "both_bad")
 
 
 def _categories(criterion: Criterion) -> tuple[Any, ...]:
@@ -35,11 +36,32 @@ def _tidy(number: float) -> float | int:
     return int(number) if float(number).is_integer() else round(number, 9)
 
 
-def specs(version: RubricVersion) -> list[CriterionSpec]:
+def specs(version: RubricVersion, *, pairwise: bool = False) -> list[CriterionSpec]:
+    """What can be compared: the rubric's criteria, or for pairs the overall preference and
+    each per-criterion preference (flattened as ``criteria.<key>``)."""
+    if pairwise:
+        return [
+            CriterionSpec("preference", "Overall preference", "categorical", PAIR_VALUES),
+            *(
+                CriterionSpec(f"criteria.{c.key}", c.name, "categorical", PAIR_VALUES[:3])
+                for c in version.criteria.filter(pairwise_preference=True)
+            ),
+        ]
     return [
         CriterionSpec(key=c.key, name=c.name, kind=c.kind, categories=_categories(c))
         for c in version.criteria.all()
     ]
+
+
+def _flat(answers: dict | None) -> dict[str, Any]:
+    """Answers with nested dicts (pairwise ``criteria``) flattened to ``outer.inner`` keys."""
+    out: dict[str, Any] = {}
+    for key, value in (answers or {}).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{inner}": v for inner, v in value.items()})
+        else:
+            out[key] = value
+    return out
 
 
 def label(spec: CriterionSpec, value: Any) -> str:
@@ -62,7 +84,7 @@ def frames(endpoint: JudgeEndpoint, version: RubricVersion) -> tuple[pd.DataFram
     )
     latest: dict[int, tuple[dict, Any]] = {}
     for item_id, answers, at in results:
-        latest[item_id] = (answers or {}, at)
+        latest[item_id] = (_flat(answers), at)
     judge_rows = [
         {"item": item, "criterion": key, "value": value, "at": at}
         for item, (answers, at) in latest.items()
@@ -83,7 +105,7 @@ def frames(endpoint: JudgeEndpoint, version: RubricVersion) -> tuple[pd.DataFram
             "value": value,
         }
         for item, reviewer, queue, answers in judgments
-        for key, value in (answers or {}).items()
+        for key, value in _flat(answers).items()
     ]
     human = pd.DataFrame(human_rows, columns=["item", "rater", "cohort", "criterion", "value"])
     judge = pd.DataFrame(judge_rows, columns=["item", "criterion", "value", "at"])

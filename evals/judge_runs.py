@@ -35,9 +35,9 @@ from .judge import (
     Subject,
     config_hash,
     judge_item,
-    judge_pair,
     render_input,
 )
+from .judge_pairwise import judge_pair
 from .models import Job, JudgeEndpoint, JudgeResult, JudgeRun, Log
 from .urlcheck import UnsafeURL, check_outbound_url
 
@@ -114,11 +114,13 @@ def start_run(
 
 
 def item_subject(item: Item) -> Subject:
-    metadata = item.metadata or {}
+    # Output B of a pair: the item's ``output_b`` field where pairwise queues have it,
+    # else ``metadata["output_b"]``.
+    output_b = getattr(item, "output_b", "") or (item.metadata or {}).get("output_b", "")
     return Subject(
         input=render_input(item.input_text, item.input_messages),
         output=item.output,
-        output_b=str(metadata.get("output_b", "")),
+        output_b=str(output_b),
         model=item.model_name,
     )
 

@@ -23,6 +23,7 @@ from annotate.models import Item, Membership, Queue
 from . import judge_compare, judge_compare_data
 from .forms_judges import JudgeEndpointForm, PromptForm, RunForm
 from .judge import Subject, build_messages
+from .judge_pairwise import build_pair_messages
 from .judge_runs import RunRefused, cancel_run, endpoint_config, item_subject, start_run
 from .models import JudgeEndpoint, JudgeResult, JudgeRun
 from .urlcheck import UnsafeURL
@@ -123,13 +124,9 @@ def endpoint_prompt(request: HttpRequest, slug: str, endpoint_id: int) -> HttpRe
         if queue is not None:
             subject, _ = _preview_subject(membership, queue)
             criteria = list(queue.rubric_version.criteria.all())
-            pairwise = queue.kind == Queue.Kind.PAIRWISE
-            preview = build_messages(
-                endpoint_config(draft),
-                queue.rubric_version.instructions,
-                criteria,
-                subject,
-                pairwise=pairwise,
+            build = build_pair_messages if queue.kind == Queue.Kind.PAIRWISE else build_messages
+            preview = build(
+                endpoint_config(draft), queue.rubric_version.instructions, criteria, subject
             )
         else:
             error = "Create a queue to preview the prompt for one of its items."
@@ -272,7 +269,7 @@ def compare(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.SETUP_READERS)
     run = _get_run(membership, run_id)
     human, judge = judge_compare_data.frames(run.endpoint, run.rubric_version)
-    specs = judge_compare_data.specs(run.rubric_version)
+    specs = judge_compare_data.specs(run.rubric_version, pairwise=run.pairwise)
     results = judge_compare.compare(human, judge, specs, bootstrap=settings.QUORUM_JUDGE_BOOTSTRAP)
     if request.GET.get("format") == "csv":
         return _compare_csv(run, results)

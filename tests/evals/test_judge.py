@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from annotate.models import Criterion, CriterionKind
+from annotate.models import Criterion
 from evals.judge import (
     FAILED,
-    INCONSISTENT,
     OK,
     Caller,
     JudgeConfig,
@@ -26,7 +25,6 @@ from evals.judge import (
     check_template,
     config_hash,
     judge_item,
-    judge_pair,
     parse_answer,
 )
 from evals.judge_runs import endpoint_config
@@ -262,81 +260,6 @@ def test_a_slow_endpoint_that_never_answers_in_time_fails_as_timed_out(
     made.close()
     assert outcome.status == FAILED
     assert "timed out" in outcome.reason
-
-
-# --- Pairwise ---------------------------------------------------------------------------
-
-PAIR_CRITERIA = [
-    {
-        "key": "preference",
-        "name": "Which response is better?",
-        "kind": CriterionKind.CATEGORICAL,
-        "pairwise_preference": True,
-        "config": {
-            "options": [
-                {"value": "a", "label": "A is better"},
-                {"value": "b", "label": "B is better"},
-                {"value": "tie", "label": "Tie"},
-                {"value": "both_bad", "label": "Both bad"},
-            ]
-        },
-    },
-    {"key": "why", "name": "Why", "kind": CriterionKind.FREE_TEXT, "required": False},
-]
-PAIR = Subject(input="Question", output="ALPHA answer", output_b="BETA answer")
-
-
-@pytest.fixture
-def pair_caller(judge_endpoint):
-    made = Caller(endpoint_config(judge_endpoint, with_key=True))
-    yield made
-    made.close()
-
-
-def _prefers(text: str) -> dict:
-    """A judge with a real preference: always the ALPHA answer, wherever it is shown."""
-    user = text
-    a_pos, b_pos = user.index("Response A"), user.index("Response B")
-    alpha_first = user.index("ALPHA") < b_pos and user.index("ALPHA") > a_pos
-    return {"answers": {"preference": "a" if alpha_first else "b", "why": "clearer"}}
-
-
-@pytest.mark.django_db
-def test_a_pair_is_judged_in_both_orders_and_a_stable_choice_is_kept(
-    pair_caller, workspace, judge_server
-):
-    criteria = list(published_rubric(workspace, PAIR_CRITERIA).criteria.all())
-    judge_server.responder = lambda body: _prefers(body["messages"][1]["content"])
-    outcome = judge_pair(pair_caller, "", criteria, PAIR)
-    assert outcome.status == OK
-    assert outcome.answers["preference"] == "a"
-    shown = [r["body"]["messages"][1]["content"] for r in judge_server.requests]
-    assert shown[0].index("ALPHA") < shown[0].index("BETA")
-    assert shown[1].index("BETA") < shown[1].index("ALPHA")
-
-
-@pytest.mark.django_db
-def test_a_choice_that_flips_with_the_order_is_inconsistent_and_a_tie(
-    pair_caller, workspace, judge_server
-):
-    criteria = list(published_rubric(workspace, PAIR_CRITERIA).criteria.all())
-    judge_server.responder = lambda body: {"answers": {"preference": "a", "why": "first"}}
-    outcome = judge_pair(pair_caller, "", criteria, PAIR)
-    assert outcome.status == INCONSISTENT
-    assert outcome.answers["preference"] == "tie"
-    assert "flipped with the order" in outcome.reason
-    assert judge_server.count == 2
-
-
-@pytest.mark.django_db
-def test_an_inconsistent_pair_can_be_recorded_without_a_preference(
-    pair_caller, workspace, judge_server
-):
-    criteria = list(published_rubric(workspace, PAIR_CRITERIA).criteria.all())
-    judge_server.responder = lambda body: {"answers": {"preference": "b", "why": None}}
-    outcome = judge_pair(pair_caller, "", criteria, PAIR, inconsistency="fail")
-    assert outcome.status == INCONSISTENT
-    assert "preference" not in outcome.answers
 
 
 # --- Rate limit, backoff, concurrency ---------------------------------------------------

@@ -183,24 +183,6 @@ def test_the_address_is_checked_again_right_before_calling(judge_endpoint, queue
     assert judge_server.count == 0
 
 
-def test_a_pairwise_queue_counts_inconsistent_items(workspace, judge_endpoint, judge_server):
-    from tests.evals.test_judge import PAIR_CRITERIA
-    from tests.factories import published_rubric
-
-    queue = make_queue(
-        workspace, kind="pairwise", rubric_version=published_rubric(workspace, PAIR_CRITERIA)
-    )
-    from annotate.items import add_items
-
-    add_items(queue, [{"output": "ALPHA", "metadata": {"output_b": "BETA"}}] * 2)
-    judge_server.default = {"answers": {"preference": "a", "why": None}}
-    run = _run(start_run(judge_endpoint, queue=queue))
-    assert run.pairwise
-    assert run.inconsistent_count == 2
-    assert judge_server.count == 4
-    assert set(JudgeResult.objects.values_list("answers__preference", flat=True)) == {"tie"}
-
-
 def test_judge_scores_below_a_threshold_give_logs_for_sampling(
     workspace, judge_endpoint, judge_server
 ):
