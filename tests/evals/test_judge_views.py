@@ -162,10 +162,11 @@ def test_unsafe_base_urls_are_refused_with_the_reason(
 ):
     _login(client, admin_user)
     edit = reverse("judge-endpoint-edit", args=[judge_endpoint.workspace.slug, judge_endpoint.pk])
-    data = _form_data(judge_endpoint, base_url=url, allow_private_network=private)
+    data = _form_data(judge_endpoint, base_url=url, allow_private_network=private, api_key=NEW_KEY)
     response = client.post(edit, data)
     assert response.status_code == 422
     assert message in response.content.decode()
+    assert NEW_KEY not in response.content.decode()  # a re-rendered form drops the key
     judge_endpoint.refresh_from_db()
     assert judge_endpoint.base_url != url
 
