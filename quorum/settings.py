@@ -63,15 +63,21 @@ SECRET_KEY = _secret_key()
 
 def _encryption_key() -> str:
     """Fernet key for secrets stored in the database (judge API keys)."""
+    from cryptography.fernet import Fernet
+
     key = env_str("QUORUM_ENCRYPTION_KEY")
     if key:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                "QUORUM_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
         return key
     if PRODUCTION:
         raise ImproperlyConfigured("QUORUM_ENCRYPTION_KEY must be set when QUORUM_ENV=production.")
     path = VAR_DIR / "encryption_key"
     if not path.exists():
-        from cryptography.fernet import Fernet
-
         path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     return path.read_text().strip()

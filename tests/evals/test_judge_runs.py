@@ -254,3 +254,16 @@ def test_a_real_worker_runs_the_judge_and_a_rerun_is_served_from_the_cache(
     assert judge_server.count == 4
     second.refresh_from_db()
     assert second.cached_count == 4
+
+
+def test_a_key_encrypted_with_another_encryption_key_fails_the_run_clearly(
+    judge_endpoint, queue, judge_server, settings
+):
+    from cryptography.fernet import Fernet
+
+    run = start_run(judge_endpoint, queue=queue)
+    settings.QUORUM_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    run = _run(run)
+    assert run.job.status == Job.Status.FAILED
+    assert "Enter the key again" in run.job.error
+    assert judge_server.count == 0
