@@ -68,7 +68,11 @@ def start_run(
     inconsistency: str = JudgeRun.Inconsistency.TIE,
     stop_after_failures: int = 0,
 ) -> JudgeRun:
-    """Create a judge run and queue its task. Raises RunRefused or UnsafeURL."""
+    """Create a judge run and queue its task. Raises RunRefused or UnsafeURL.
+
+    One run at a time per endpoint: the run's worker applies the endpoint's concurrency
+    and requests-per-minute, so two runs side by side would double them.
+    """
     check_outbound_url(endpoint.base_url, allow_private=endpoint.allow_private_network)
     log_ids = sorted({log.pk for log in logs if log.workspace_id == endpoint.workspace_id})
     if queue is not None:
@@ -86,6 +90,16 @@ def start_run(
     config = endpoint_config(endpoint)
     digest = config_hash(config, rubric_version.pk, pairwise=pairwise, inconsistency=inconsistency)
     with transaction.atomic():
+        # One live run per endpoint, so its concurrency and rate limits hold across workers.
+        JudgeEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+        busy = JudgeRun.objects.filter(
+            endpoint=endpoint, job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        ).first()
+        if busy is not None:
+            raise RunRefused(
+                f"Run #{busy.pk} is still going on this endpoint: wait for it or cancel it, "
+                "so the endpoint's concurrency and rate limits hold."
+            )
         job = jobs.create_job(
             endpoint.workspace,
             JOB_KIND,

@@ -267,3 +267,16 @@ def test_a_key_encrypted_with_another_encryption_key_fails_the_run_clearly(
     assert run.job.status == Job.Status.FAILED
     assert "Enter the key again" in run.job.error
     assert judge_server.count == 0
+
+
+def test_only_one_run_at_a_time_per_endpoint_so_its_limits_hold(
+    judge_endpoint, queue, judge_server
+):
+    from evals.judge_runs import RunRefused
+
+    judge_server.default = {"answers": GOOD}
+    first = start_run(judge_endpoint, queue=queue)
+    with pytest.raises(RunRefused, match="still going on this endpoint"):
+        start_run(judge_endpoint, queue=queue)
+    _run(first)
+    assert start_run(judge_endpoint, queue=queue).pk != first.pk
