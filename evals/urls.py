@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_results
+from . import views, views_judges, views_results
 
 urlpatterns = [
     path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
@@ -27,5 +27,36 @@ urlpatterns = [
         "w/<slug:slug>/queues/<int:queue_id>/alerts/<int:rule_id>/delete/",
         views_results.alert_rule_delete,
         name="alert-rule-delete",
+    ),
+    path("w/<slug:slug>/judges/", views_judges.judges, name="judges"),
+    path(
+        "w/<slug:slug>/judges/endpoints/new/", views_judges.endpoint_edit, name="judge-endpoint-new"
+    ),
+    path(
+        "w/<slug:slug>/judges/endpoints/<int:endpoint_id>/",
+        views_judges.endpoint_edit,
+        name="judge-endpoint-edit",
+    ),
+    path(
+        "w/<slug:slug>/judges/endpoints/<int:endpoint_id>/prompt/",
+        views_judges.endpoint_prompt,
+        name="judge-endpoint-prompt",
+    ),
+    path("w/<slug:slug>/judges/runs/", views_judges.run_start, name="judge-run-start"),
+    path("w/<slug:slug>/judges/runs/<int:run_id>/", views_judges.run_detail, name="judge-run"),
+    path(
+        "w/<slug:slug>/judges/runs/<int:run_id>/cancel/",
+        views_judges.run_cancel,
+        name="judge-run-cancel",
+    ),
+    path(
+        "w/<slug:slug>/judges/runs/<int:run_id>/results.csv",
+        views_judges.run_results_csv,
+        name="judge-run-csv",
+    ),
+    path(
+        "w/<slug:slug>/judges/runs/<int:run_id>/compare/",
+        views_judges.compare,
+        name="judge-compare",
     ),
 ]

@@ -62,6 +62,31 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_key() -> str:
+    """Fernet key for secrets stored in the database (judge API keys)."""
+    from cryptography.fernet import Fernet
+
+    key = env_str("QUORUM_ENCRYPTION_KEY")
+    if key:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                "QUORUM_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("QUORUM_ENCRYPTION_KEY must be set when QUORUM_ENV=production.")
+    path = VAR_DIR / "encryption_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+QUORUM_ENCRYPTION_KEY = _encryption_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -313,3 +338,8 @@ QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
 QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
 # Alert webhooks to private or loopback addresses only when an admin allows it.
 QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
+# LLM judges: retries of 429/5xx/timeouts/dropped connections, with exponential backoff and jitter.
+QUORUM_JUDGE_TRANSPORT_RETRIES = env_int("QUORUM_JUDGE_TRANSPORT_RETRIES", 4)
+QUORUM_JUDGE_BACKOFF_BASE = float(env_str("QUORUM_JUDGE_BACKOFF_BASE", "1.0"))
+QUORUM_JUDGE_BACKOFF_MAX = float(env_str("QUORUM_JUDGE_BACKOFF_MAX", "30.0"))
+QUORUM_JUDGE_BOOTSTRAP = env_int("QUORUM_JUDGE_BOOTSTRAP", 200)
