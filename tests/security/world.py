@@ -325,6 +325,25 @@ def _invitation(w: World) -> tuple[int, str]:
     return invitation.pk, token
 
 
+def _judge_endpoint(w: World):
+    from evals.models import JudgeEndpoint
+
+    return JudgeEndpoint.objects.create(
+        workspace=w.workspace,
+        name=w.text("judge.name")[:100],
+        base_url="http://127.0.0.1:9/v1",
+        allow_private_network=True,
+        model=w.text("judge.model")[:200],
+        system_template=w.text("judge.system_template"),
+    )
+
+
+def _judge_run(w: World) -> int:
+    from evals.judge_runs import start_run
+
+    return start_run(w.get("judge_endpoint", _judge_endpoint), queue=w.queue).pk
+
+
 KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "slug": lambda w: w.workspace.slug,
     "queue_id": lambda w: w.queue.pk,
@@ -347,6 +366,8 @@ KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "rule_id": lambda w: w.get("sampling_rule", _sampling_rule),
     "alert-rule-delete:rule_id": lambda w: w.get("alert_rule", _alert_rule),
     "source_id": lambda w: w.get("source", _source).pk,
+    "endpoint_id": lambda w: w.get("judge_endpoint", _judge_endpoint).pk,
+    "run_id": lambda w: w.get("judge_run", _judge_run),
     "external_id": lambda w: (w.get("source", _source), "ext-0")[1],
 }
 
