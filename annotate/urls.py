@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_pairwise
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,15 @@ urlpatterns = [
         views.skip,
         name="skip",
     ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/pairs/<str:ticket>/submit/",
+        views_pairwise.submit,
+        name="pairwise-submit",
+    ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/pairs/<str:ticket>/skip/",
+        views_pairwise.skip,
+        name="pairwise-skip",
+    ),
+    path("w/<slug:slug>/queues/<int:queue_id>/pairs/", views_pairwise.pairs, name="pairs"),
 ]

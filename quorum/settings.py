@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
     },
+    "refresh-stale-leaderboards": {
+        "task": "evals.tasks.refresh_stale_leaderboards",
+        "schedule": 600.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -252,3 +256,5 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+# Recompute a pairwise queue's leaderboard after every N-th judgment (beat catches the rest).
+QUORUM_LEADERBOARD_EVERY = env_int("QUORUM_LEADERBOARD_EVERY", 20)
