@@ -188,10 +188,13 @@ def _place(queue: Queue, assignment: Assignment, rng: random.Random | None) -> A
     if assignment.a_on_left is None or not assignment.ticket:
         side = choose_side(queue, assignment.reviewer, rng)
         ticket = new_ticket()
-        Assignment.objects.filter(pk=assignment.pk, a_on_left__isnull=True).update(
+        placed = Assignment.objects.filter(pk=assignment.pk, a_on_left__isnull=True).update(
             a_on_left=side, ticket=ticket
         )
-        assignment.refresh_from_db(fields=["a_on_left", "ticket"])
+        if placed == 1:
+            assignment.a_on_left, assignment.ticket = side, ticket
+        else:
+            assignment.refresh_from_db(fields=["a_on_left", "ticket"])
     return assignment
 
 
