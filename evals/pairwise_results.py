@@ -236,7 +236,12 @@ def forest_config(rows: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "options": {
             "indexAxis": "y",
-            "scales": {"x": {"title": {"display": True, "text": "Rating (Elo scale)"}}},
+            "scales": {
+                "x": {
+                    "beginAtZero": False,
+                    "title": {"display": True, "text": "Rating (Elo scale)"},
+                }
+            },
             "plugins": {"legend": {"position": "bottom"}},
         },
     }
