@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import access
 from .diffing import word_diff
 from .judging import UNKNOWN, Outcome
-from .models import Criterion, Judgment, Membership, Queue
+from .models import Criterion, Judgment, Membership, Queue, SwapCheck
 from .pairs import create_pair_items, import_pairs_file
 from .pairwise import (
     PairTask,
@@ -90,7 +90,11 @@ def _context(
         "errors": errors,
         "unknown_error": errors.get(UNKNOWN, ""),
         "message": message,
-        "mine": Judgment.objects.filter(queue=queue, reviewer=request.user).count(),
+        # Repeats count as compared pairs too, so the counter never gives a swap check away.
+        "mine": Judgment.objects.filter(queue=queue, reviewer=request.user).count()
+        + SwapCheck.objects.filter(
+            queue=queue, reviewer=request.user, state=SwapCheck.State.SUBMITTED
+        ).count(),
     }
 
 

@@ -274,6 +274,12 @@ def test_a_swap_check_page_looks_like_any_other_pair(client, workspace, clinicia
     assert skeleton(normal) == skeleton(check_page)
     visible = check_page.lower().replace("hx-swap", "")
     assert "swap" not in visible and "again" not in visible and "check" not in visible
+    # Answering the repeat moves the counter like any other pair.
+    ticket = SwapCheck.objects.get(reviewer=reviewer).ticket
+    after = client.post(
+        submit_url(workspace, queue, ticket), {"choice": "tie"}, HTTP_HX_REQUEST="true"
+    )
+    assert f"compared <strong>{SWAP_CHECK_GAP + 2}</strong>" in after.content.decode()
 
 
 # --- Permissions -------------------------------------------------------------------------------

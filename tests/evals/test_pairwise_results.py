@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from unittest import mock
 
 import choix
 import numpy as np
+import pytest
 from django.urls import reverse
 
 from annotate.models import Assignment, Judgment, SwapCheck
@@ -18,7 +20,7 @@ from evals.tasks import refresh_leaderboard, refresh_stale_leaderboards
 from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.factories import UserFactory
 
-# For each reviewer: True = prefers output A (v1), with a couple of ties and both-bads.
+# Each reviewer answers these in output terms (A is v1): mostly A, some ties and both-bads.
 PLAN = ["a", "a", "b", "a", "tie", "a", "both_bad", "b", "a", "a"]
 
 
@@ -186,3 +188,25 @@ def test_only_setup_readers_of_the_workspace_see_results(
         client.get(reverse("leaderboard-csv", args=[workspace.slug, queue.pk])).status_code == 404
     )
     assert not Assignment.objects.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_a_real_worker_computes_the_snapshot(
+    celery_worker_process, workspace, clinicians, reviewer, second_reviewer
+):
+    from celery import Celery
+
+    queue = build(workspace, clinicians, reviewer, second_reviewer)
+    sender = Celery("quorum-test", broker=celery_worker_process["broker"])
+    sender.send_task("evals.tasks.refresh_leaderboard", args=[queue.pk])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        snapshot = LeaderboardSnapshot.objects.filter(queue=queue).first()
+        if snapshot is not None:
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail("No snapshot after 60 s:\n" + celery_worker_process["log"].read_text())
+    assert snapshot.judgments == 20
+    assert snapshot.data["overall"]["rank"] == [1, 2]
