@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from .assignment import claim_next, live_assignment, release
@@ -176,11 +177,13 @@ class PairTask:
 
 def choose_side(queue: Queue, reviewer: AbstractBaseUser, rng: random.Random | None = None) -> bool:
     """Whether output A goes on the left for the reviewer's next assignment (blocks of two)."""
-    placed = Assignment.objects.filter(queue=queue, reviewer=reviewer, a_on_left__isnull=False)
-    count = placed.count()
-    if count % 2 == 1:
-        last = placed.order_by("-leased_at", "-id").values_list("a_on_left", flat=True).first()
-        return not last
+    placed = Assignment.objects.filter(
+        queue=queue, reviewer=reviewer, a_on_left__isnull=False
+    ).aggregate(total=Count("id"), left=Count("id", filter=Q(a_on_left=True)))
+    total, left = placed["total"], placed["left"]
+    if total % 2 == 1:
+        # Completed blocks are half left, so the open block's first side is the majority.
+        return not (2 * left > total)
     return (rng or random).random() < 0.5
 
 

@@ -19,3 +19,9 @@ class LogAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "workspace", "status", "progress", "total", "created_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(models.LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["queue", "workspace", "judgments", "computed_at"]
+    readonly_fields = [f.name for f in models.LeaderboardSnapshot._meta.fields]

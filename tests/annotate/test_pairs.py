@@ -124,3 +124,13 @@ def test_the_pairs_page_is_404_for_a_rubric_queue(client, workspace, author):
     queue = make_queue(workspace)
     client.force_login(author)
     assert client.get(reverse("pairs", args=[workspace.slug, queue.pk])).status_code == 404
+
+
+def test_the_workspace_page_links_a_pairwise_queue_to_its_pairs_and_results(
+    client, workspace, author
+):
+    queue = make_pairwise_queue(workspace)
+    client.force_login(author)
+    body = client.get(reverse("workspace", args=[workspace.slug])).content.decode()
+    assert reverse("pairs", args=[workspace.slug, queue.pk]) in body
+    assert reverse("leaderboard", args=[workspace.slug, queue.pk]) in body
