@@ -29,7 +29,12 @@
     if (target) target.focus({ preventScroll: true });
   }
 
+  // A key pressed between a swap and its settle wins over the automatic focus.
+  var swappedAt = 0;
+  var keyAt = 0;
+
   document.addEventListener("keydown", function (event) {
+    keyAt = Date.now();
     if (event.altKey || event.metaKey) return;
     var active = document.activeElement;
     var f = form();
@@ -98,7 +103,9 @@
     if (fs) fs.classList.remove("has-error");
   });
 
+  document.addEventListener("htmx:afterSwap", function () { swappedAt = Date.now(); });
   document.addEventListener("htmx:afterSettle", function () {
+    if (keyAt >= swappedAt && swappedAt) return;
     if (document.getElementById("grade-item")) focusStart();
   });
   document.addEventListener("DOMContentLoaded", focusStart);
