@@ -440,6 +440,39 @@ class JudgmentRevision(models.Model):
         return f"revision {self.revision} of judgment {self.judgment_id}"
 
 
+class AuditEvent(models.Model):
+    """One entry of a workspace's append-only audit log.
+
+    Rows are only ever inserted (``annotate.audit.record``); ``save`` refuses updates,
+    ``delete`` refuses deletion, and on PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=60, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+
 def new_ticket() -> str:
     return secrets.token_urlsafe(18)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit
 from .models import Criterion, Rubric, RubricVersion, Workspace
 
 
@@ -33,7 +34,7 @@ def create_rubric(
     return version
 
 
-def publish(version: RubricVersion) -> RubricVersion:
+def publish(version: RubricVersion, actor=None) -> RubricVersion:
     """Publish a draft version. Raises ValidationError when it cannot be published."""
     if version.is_published:
         raise ValidationError("This version is already published.")
@@ -42,4 +43,7 @@ def publish(version: RubricVersion) -> RubricVersion:
     version.status = RubricVersion.Status.PUBLISHED
     version.published_at = timezone.now()
     version.save()
+    audit.record(
+        version.rubric.workspace_id, actor, "rubric.publish", version, f"Published {version}"
+    )
     return version
