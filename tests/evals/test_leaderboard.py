@@ -202,6 +202,6 @@ def test_swap_consistency_per_reviewer_and_overall():
 def test_the_benchmark_runs_and_ranks_like_choix_at_a_small_size():
     from benchmarks.bench_leaderboard import run
 
-    rows = run({"rows": 20000, "variants": 8, "rounds": 5, "repeats": 1})
+    rows = run(rows=20000, variants=8, rounds=5, repeats=1)
     assert [row["same_ranking"] for row in rows] == [True, True]
     assert rows[1]["max_rating_gap"] < CHOIX_TOLERANCE
