@@ -11,11 +11,12 @@ assignment of each block gets a random side, the second the other one. Every rev
 therefore sees output A on the left in half of their assignments (give or take one),
 and no reviewer can predict the side from the order.
 
-Swap checks: at the queue's ``swap_check_rate``, a claim serves (instead of a new item)
-a pair the reviewer judged earlier, at least ``SWAP_CHECK_GAP`` judgments ago, with the
-sides swapped. It is a ``SwapCheck`` row, not an assignment, so it never takes one of the
-item's k slots. On the page it is indistinguishable from a new pair: both are addressed
-by an opaque random ``ticket``.
+Swap checks: at the queue's ``swap_check_rate``, a claim that leased a new pair serves
+first a pair the reviewer judged earlier, at least ``SWAP_CHECK_GAP`` judgments ago, with
+the sides swapped (the new pair comes right after). A reviewer with nothing new left gets
+no repeats, since one would then stand out. A repeat is a ``SwapCheck`` row, not an
+assignment, so it never takes one of the item's k slots. On the page it is
+indistinguishable from a new pair: both are addressed by an opaque random ``ticket``.
 """
 
 from __future__ import annotations
@@ -260,19 +261,20 @@ def claim_pair(
     )
     if pending is not None:
         return _check_task(pending)
-    if (
-        queue.swap_check_rate > 0
-        and live_assignment(queue, reviewer) is None
-        and (rng or random).random() < queue.swap_check_rate
-    ):
+    checking = queue.swap_check_rate > 0
+    fresh = checking and live_assignment(queue, reviewer) is None
+    assignment = claim_next(queue, reviewer, now)
+    if assignment is None:
+        # Nothing new left for this reviewer: a repeat now would give itself away.
+        return None
+    assignment = _place(queue, assignment, rng)
+    if fresh and (rng or random).random() < queue.swap_check_rate:
+        # The new pair stays leased and comes next, after the repeat.
         check = _start_swap_check(queue, reviewer, now, rng)
         if check is not None:
             check.item = Item.objects.get(pk=check.item_id)
             return _check_task(check)
-    assignment = claim_next(queue, reviewer, now)
-    if assignment is None:
-        return None
-    return _assignment_task(_place(queue, assignment, rng))
+    return _assignment_task(assignment)
 
 
 def find_task(queue: Queue, reviewer: AbstractBaseUser, ticket: str) -> PairTask | None:

@@ -326,3 +326,21 @@ def test_the_pairwise_urls_do_not_serve_a_rubric_queue(client, workspace, clinic
     assert (
         client.post(submit_url(workspace, queue, "anything"), {"choice": "left"}).status_code == 404
     )
+
+
+def test_the_new_pair_waits_behind_a_repeat_and_no_repeat_comes_once_nothing_is_new(
+    workspace, clinicians, reviewer
+):
+    queue = make_pairwise_queue(workspace, cohorts=[clinicians], pairs=SWAP_CHECK_GAP + 2)
+    for _ in range(SWAP_CHECK_GAP + 1):
+        answer(queue, claim_pair(queue, reviewer))
+    queue.swap_check_rate = 1.0
+    queue.save(update_fields=["swap_check_rate"])
+    repeat = claim_pair(queue, reviewer)
+    assert repeat.check is not None
+    held = Assignment.objects.get(reviewer=reviewer, state="leased")
+    answer(queue, repeat)
+    following = claim_pair(queue, reviewer)
+    assert following.assignment is not None and following.assignment.pk == held.pk
+    answer(queue, following)
+    assert claim_pair(queue, reviewer) is None  # every pair judged: no repeat either

@@ -109,9 +109,10 @@ def test_swap_consistency_is_reported_per_reviewer(workspace, clinicians, review
     grade_all(queue, reviewer, ["a"] * (SWAP_CHECK_GAP + 2))
     queue.swap_check_rate = 1.0
     queue.save(update_fields=["swap_check_rate"])
-    grade_all(queue, reviewer, ["a", "b"])  # two swap checks: one consistent, one not
+    # A repeat (same answer), the new pair held behind it, a repeat (other answer).
+    grade_all(queue, reviewer, ["a", "tie", "b"])
     assert SwapCheck.objects.filter(state="submitted").count() == 2
-    assert Judgment.objects.count() == SWAP_CHECK_GAP + 2
+    assert Judgment.objects.count() == SWAP_CHECK_GAP + 3
     data = pairwise_results.refresh(queue).data["swap_consistency"]
     assert data["overall"]["trials"] == 2 and data["overall"]["successes"] == 1
     assert data["by_reviewer"][reviewer.username]["share"] == 0.5
