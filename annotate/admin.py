@@ -74,3 +74,13 @@ class JudgmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(models.SwapCheck)
+class SwapCheckAdmin(admin.ModelAdmin):
+    list_display = ["id", "queue", "item", "reviewer", "state", "preference", "created_at"]
+    list_filter = ["queue", "state"]
+    readonly_fields = [f.name for f in models.SwapCheck._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

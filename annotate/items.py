@@ -18,6 +18,9 @@ ITEM_FIELDS = (
     "model_version",
     "metadata",
     "source_log_id",
+    "output_b",
+    "model_name_b",
+    "model_version_b",
 )
 
 

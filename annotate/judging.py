@@ -9,7 +9,7 @@ every answer is valid.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -146,6 +146,11 @@ def validate_answers(
     return answers, errors
 
 
+Validator = Callable[
+    [Sequence[Criterion], Mapping[str, Any]], tuple[dict[str, Any], dict[str, str]]
+]
+
+
 class Outcome(StrEnum):
     SAVED = "saved"
     INVALID = "invalid"
@@ -191,10 +196,15 @@ def submit_judgment(
     criteria: Sequence[Criterion],
     raw: Mapping[str, Any],
     now: datetime | None = None,
+    validate: Validator | None = None,
 ) -> SubmitResult:
-    """Validate and record the answers for a leased assignment, exactly once."""
+    """Validate and record the answers for a leased assignment, exactly once.
+
+    ``validate`` replaces ``validate_answers`` for queues whose answers are not one
+    value per criterion (pairwise queues pass ``annotate.pairwise`` validation).
+    """
     now = now or timezone.now()
-    answers, errors = validate_answers(criteria, raw)
+    answers, errors = (validate or validate_answers)(criteria, raw)
     if errors:
         return SubmitResult(Outcome.INVALID, answers=answers, errors=errors)
     try:

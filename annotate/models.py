@@ -254,9 +254,21 @@ class Queue(models.Model):
     items_total = models.PositiveIntegerField(default=0)
     items_complete = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Pairwise queues only.
+    rationale_required = models.BooleanField(default=False)
+    rationale_min_length = models.PositiveIntegerField(default=0)
+    swap_check_rate = models.FloatField(
+        default=0.0,
+        help_text="Share of claims (0 to 1) that show a pair the reviewer already judged "
+        "again, with sides swapped. These repeats never count toward k.",
+    )
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(swap_check_rate__gte=0) & Q(swap_check_rate__lte=1),
+                name="queue_swap_check_rate_share",
+            ),
             models.CheckConstraint(
                 condition=Q(judgments_per_item__gte=1), name="queue_k_at_least_one"
             ),
@@ -288,6 +300,7 @@ class Item(models.Model):
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="items")
     input_text = models.TextField(blank=True)
     input_messages = models.JSONField(default=list, blank=True)
+    # For pairwise items these three are output A.
     output = models.TextField()
     model_name = models.CharField(max_length=200, blank=True)
     model_version = models.CharField(max_length=200, blank=True)
@@ -295,6 +308,10 @@ class Item(models.Model):
     source_log = models.ForeignKey(
         "evals.Log", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
+    # Output B of a pairwise item; blank for rubric items.
+    output_b = models.TextField(blank=True)
+    model_name_b = models.CharField(max_length=200, blank=True)
+    model_version_b = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
     judgments_needed = models.PositiveIntegerField()
     judgment_count = models.PositiveIntegerField(default=0)
@@ -347,10 +364,17 @@ class Assignment(models.Model):
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=300, blank=True)
+    # Pairwise only: whether output A was shown on the left (null for rubric queues), and
+    # an opaque handle the page submits to, so a repeat (SwapCheck) looks the same.
+    a_on_left = models.BooleanField(null=True, blank=True)
+    ticket = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["item", "reviewer"], name="assignment_once_per_item"),
+            models.UniqueConstraint(
+                fields=["ticket"], condition=~Q(ticket=""), name="assignment_ticket_unique"
+            ),
         ]
         indexes = [
             models.Index(
@@ -502,3 +526,62 @@ class Invitation(models.Model):
         if self.expires_at <= now:
             return "expired"
         return "pending"
+
+
+def new_ticket() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Preference(models.TextChoices):
+    """A pairwise answer, always in terms of the item's outputs, never of screen sides."""
+
+    A = "a", "A is better"
+    B = "b", "B is better"
+    TIE = "tie", "Tie"
+    BOTH_BAD = "both_bad", "Both bad"
+
+
+class SwapCheck(models.Model):
+    """A pair shown again to a reviewer who judged it, with the sides swapped.
+
+    It is served from the claim logic of pairwise queues at the queue's
+    ``swap_check_rate`` and looks like any other pair on the page. It never takes one of
+    the item's k slots and never changes the original judgment.
+    """
+
+    class State(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="swap_checks")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="swap_checks")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="swap_checks"
+    )
+    original = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="swap_checks")
+    a_on_left = models.BooleanField()
+    ticket = models.CharField(max_length=32, unique=True, default=new_ticket)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.LEASED)
+    preference = models.CharField(max_length=20, choices=Preference.choices, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="swap_check_once_per_item"),
+            models.CheckConstraint(
+                condition=Q(state="submitted", preference__in=Preference.values)
+                | ~Q(state="submitted"),
+                name="swap_check_submitted_has_answer",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["queue", "reviewer"], condition=Q(state="leased"), name="swap_check_live"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"swap check {self.pk} on item {self.item_id} ({self.state})"

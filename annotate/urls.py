@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_audit
+from . import views, views_audit, views_pairwise
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,4 +18,15 @@ urlpatterns = [
         name="skip",
     ),
     path("", include("annotate.urls_setup")),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/pairs/<str:ticket>/submit/",
+        views_pairwise.submit,
+        name="pairwise-submit",
+    ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/pairs/<str:ticket>/skip/",
+        views_pairwise.skip,
+        name="pairwise-skip",
+    ),
+    path("w/<slug:slug>/queues/<int:queue_id>/pairs/", views_pairwise.pairs, name="pairs"),
 ]

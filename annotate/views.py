@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access
+from . import access, views_pairwise
 from .assignment import claim_next, release
 from .judging import UNKNOWN, Outcome, submit_judgment
 from .models import Assignment, Criterion, Judgment, Membership, Queue
@@ -99,6 +99,8 @@ def _render_grade(request: HttpRequest, context: dict, status: int = 200) -> Htt
 def grade(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug)
     queue = access.get_queue_for_grading(membership, queue_id)
+    if queue.kind == Queue.Kind.PAIRWISE:
+        return views_pairwise.grade_pairwise(request, membership, queue)
     assignment = claim_next(queue, request.user)
     return _render_grade(request, _grade_context(request, membership, queue, assignment))
 

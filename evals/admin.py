@@ -52,3 +52,9 @@ class JudgeResultAdmin(admin.ModelAdmin):
     list_display = ["id", "endpoint", "item", "log", "status", "attempts", "cost"]
     list_filter = ["status"]
     raw_id_fields = ["item", "log", "run"]
+
+
+@admin.register(models.LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["queue", "workspace", "judgments", "computed_at"]
+    readonly_fields = [f.name for f in models.LeaderboardSnapshot._meta.fields]

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from annotate.models import Workspace
+from annotate.models import Queue, Workspace
 
 
 class Source(models.Model):
@@ -654,3 +654,23 @@ class JudgeResult(models.Model):
 
     def __str__(self) -> str:
         return f"judge result {self.pk} ({self.status})"
+
+
+class LeaderboardSnapshot(models.Model):
+    """The latest computed pairwise results of a queue (one row per queue, replaced in place).
+
+    ``data`` holds the overall and per-cohort leaderboards, the position-bias audit and
+    swap consistency, as computed by ``evals.pairwise_results.compute``.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="leaderboard_snapshots"
+    )
+    queue = models.OneToOneField(Queue, on_delete=models.CASCADE, related_name="leaderboard")
+    judgments = models.PositiveIntegerField(default=0)
+    last_judgment_id = models.BigIntegerField(default=0)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"leaderboard of queue {self.queue_id} ({self.judgments} judgments)"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_judges, views_results
+from . import views, views_judges, views_leaderboard, views_results
 
 urlpatterns = [
     path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
@@ -58,5 +58,20 @@ urlpatterns = [
         "w/<slug:slug>/judges/runs/<int:run_id>/compare/",
         views_judges.compare,
         name="judge-compare",
+    ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/leaderboard/",
+        views_leaderboard.leaderboard,
+        name="leaderboard",
+    ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/leaderboard.csv",
+        views_leaderboard.leaderboard_csv,
+        name="leaderboard-csv",
+    ),
+    path(
+        "w/<slug:slug>/queues/<int:queue_id>/leaderboard/recompute/",
+        views_leaderboard.leaderboard_recompute,
+        name="leaderboard-recompute",
     ),
 ]

@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.check_alerts",
         "schedule": float(env_int("QUORUM_ALERT_CHECK_SECONDS", 300)),
     },
+    "refresh-stale-leaderboards": {
+        "task": "evals.tasks.refresh_stale_leaderboards",
+        "schedule": 600.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -343,3 +347,5 @@ QUORUM_JUDGE_TRANSPORT_RETRIES = env_int("QUORUM_JUDGE_TRANSPORT_RETRIES", 4)
 QUORUM_JUDGE_BACKOFF_BASE = float(env_str("QUORUM_JUDGE_BACKOFF_BASE", "1.0"))
 QUORUM_JUDGE_BACKOFF_MAX = float(env_str("QUORUM_JUDGE_BACKOFF_MAX", "30.0"))
 QUORUM_JUDGE_BOOTSTRAP = env_int("QUORUM_JUDGE_BOOTSTRAP", 200)
+# Recompute a pairwise queue's leaderboard after every N-th judgment (beat catches the rest).
+QUORUM_LEADERBOARD_EVERY = env_int("QUORUM_LEADERBOARD_EVERY", 20)
