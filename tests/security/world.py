@@ -344,6 +344,67 @@ def _judge_run(w: World) -> int:
     return start_run(w.get("judge_endpoint", _judge_endpoint), queue=w.queue).pk
 
 
+def _pairwise_queue(w: World) -> Queue:
+    from annotate.pairs import create_pair_items
+
+    t = w.text
+    version = publish(
+        create_rubric(
+            w.workspace,
+            t("pairwise_rubric.name")[:200],
+            [
+                {
+                    "key": "better",
+                    "name": t("pairwise.criterion")[:200],
+                    "kind": CriterionKind.PASS_FAIL,
+                    "pairwise_preference": True,
+                    "required": False,
+                },
+                {"key": "note", "name": "Note", "kind": CriterionKind.FREE_TEXT, "required": False},
+            ],
+        )
+    )
+    queue = Queue.objects.create(
+        workspace=w.workspace,
+        name=t("pairwise_queue.name")[:200],
+        kind=Queue.Kind.PAIRWISE,
+        rubric_version=version,
+        judgments_per_item=2,
+        instructions=t("pairwise_queue.instructions"),
+    )
+    queue.cohorts.set([w.objects["cohort"]])
+    rows = [
+        {
+            "input": t(f"pair{n}.input"),
+            "output_a": t(f"pair{n}.output_a"),
+            "output_b": t(f"pair{n}.output_b"),
+            "model_a": t(f"pair{n}.model_a")[:200],
+            "version_a": "v1",
+            "model_b": t(f"pair{n}.model_b")[:200],
+            "version_b": "v2",
+        }
+        for n in range(3)
+    ]
+    result = create_pair_items(queue, rows)
+    assert result.ok, result.errors
+    return queue
+
+
+def _ticket(w: World) -> str:
+    from annotate.pairwise import claim_pair
+
+    return claim_pair(w.get("pairwise_queue", _pairwise_queue), w.users["reviewer_in"]).ticket
+
+
+PAIRWISE_ROUTES = (
+    "pairs",
+    "pairwise-submit",
+    "pairwise-skip",
+    "leaderboard",
+    "leaderboard-csv",
+    "leaderboard-recompute",
+)
+
 KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "slug": lambda w: w.workspace.slug,
     "queue_id": lambda w: w.queue.pk,
@@ -366,6 +427,11 @@ KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "rule_id": lambda w: w.get("sampling_rule", _sampling_rule),
     "alert-rule-delete:rule_id": lambda w: w.get("alert_rule", _alert_rule),
     "source_id": lambda w: w.get("source", _source).pk,
+    **{
+        f"{name}:queue_id": (lambda w: w.get("pairwise_queue", _pairwise_queue).pk)
+        for name in PAIRWISE_ROUTES
+    },
+    "ticket": lambda w: w.get("ticket", _ticket),
     "endpoint_id": lambda w: w.get("judge_endpoint", _judge_endpoint).pk,
     "run_id": lambda w: w.get("judge_run", _judge_run),
     "external_id": lambda w: (w.get("source", _source), "ext-0")[1],
