@@ -334,7 +334,9 @@ def _judge_endpoint(w: World):
         base_url="http://127.0.0.1:9/v1",
         allow_private_network=True,
         model=w.text("judge.model")[:200],
-        system_template=w.text("judge.system_template"),
+        # What the prompt form accepts: payloads with literal braces doubled, plus the fields.
+        system_template=w.text("judge.system_template").replace("{", "{{").replace("}", "}}")
+        + "\n{instructions}\n{criteria}",
     )
 
 
