@@ -36,6 +36,12 @@ class SamplingRuleForm(forms.Form):
     min_length = forms.IntegerField(required=False, min_value=0, help_text="Output characters.")
     max_length = forms.IntegerField(required=False, min_value=0)
     strategy = forms.ChoiceField(choices=SamplingRule.Strategy.choices)
+    judge_criterion = forms.CharField(
+        required=False, max_length=60, help_text="Judge priority: the criterion key, e.g. accuracy."
+    )
+    judge_below = forms.FloatField(
+        required=False, help_text="Judge priority: logs the judge scored below this come first."
+    )
     rate_percent = forms.FloatField(
         required=False, min_value=0.001, max_value=100, label="Rate (%)"
     )
@@ -74,6 +80,8 @@ class SamplingRuleForm(forms.Form):
             "min_length": f.get("min_length"),
             "max_length": f.get("max_length"),
             "strategy": rule.strategy,
+            "judge_criterion": f.get("judge_criterion", ""),
+            "judge_below": f.get("judge_below"),
             "rate_percent": rule.rate * 100 if rule.rate else None,
             "count": rule.count,
             "strata": ", ".join(rule.strata or []),
@@ -105,6 +113,8 @@ class SamplingRuleForm(forms.Form):
             "text_contains": data.get("text_contains"),
             "min_length": data.get("min_length"),
             "max_length": data.get("max_length"),
+            "judge_criterion": data.get("judge_criterion"),
+            "judge_below": data.get("judge_below"),
         }
         try:
             data["filters"] = sampling.validate_filters(raw)
@@ -119,6 +129,8 @@ class SamplingRuleForm(forms.Form):
             self.add_error("rate_percent", "A rate needs a percentage.")
         if strategy != SamplingRule.Strategy.RATE and not data.get("count"):
             self.add_error("count", "This strategy needs a number.")
+        if strategy == SamplingRule.Strategy.JUDGE_LOW_FIRST and not data.get("judge_criterion"):
+            self.add_error("judge_criterion", "Which criterion of the judge's scores?")
         if strategy == SamplingRule.Strategy.QUOTA and not data.get("strata_list"):
             self.add_error("strata", "Quotas need at least one stratum key.")
         if data.get("schedule") == SamplingRule.Schedule.EVERY_N_MINUTES and not data.get(

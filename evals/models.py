@@ -185,6 +185,7 @@ class SamplingRule(models.Model):
         FIXED = "fixed", "A fixed number per run"
         QUOTA = "quota", "A quota per stratum"
         NEGATIVE_FIRST = "negative_first", "Logs users disliked first"
+        JUDGE_LOW_FIRST = "judge_low_first", "Logs an LLM judge scored low first"
 
     class Schedule(models.TextChoices):
         MANUAL = "manual", "Only when run by hand"

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When, Window
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Concat, Length, RowNumber
 from django.utils import timezone
@@ -134,6 +134,15 @@ def validate_filters(filters: dict[str, Any]) -> dict[str, Any]:
         out["metadata"] = metadata
     if filters.get("feedback_negative"):
         out["feedback_negative"] = True
+    judge_key = str(filters.get("judge_criterion") or "").strip()
+    if judge_key or filters.get("judge_below") not in (None, ""):
+        if not judge_key or filters.get("judge_below") in (None, ""):
+            raise RuleError("A judge priority needs both a criterion key and a score to be below.")
+        try:
+            out["judge_below"] = float(filters["judge_below"])
+        except (TypeError, ValueError):
+            raise RuleError("The judge score threshold must be a number.") from None
+        out["judge_criterion"] = judge_key
     if str(filters.get("text_contains") or "").strip():
         out["text_contains"] = str(filters["text_contains"]).strip()
     return out
@@ -278,12 +287,31 @@ def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
         )
     elif strategy == SamplingRule.Strategy.NEGATIVE_FIRST:
         picked = candidates.order_by("-feedback_negative", "sample_hash", "id")[:count]
+    elif strategy == SamplingRule.Strategy.JUDGE_LOW_FIRST:
+        flagged = list(judge_flagged_logs(rule).values_list("pk", flat=True))
+        if flagged:
+            candidates = candidates.annotate(
+                judge_low=Case(When(pk__in=flagged, then=1), default=0)
+            ).order_by("-judge_low", "sample_hash", "id")
+        else:
+            candidates = candidates.order_by("sample_hash", "id")
+        picked = candidates[:count]
     else:
         picked = candidates.order_by("sample_hash", "id")[:count]
     for log_id, stratum in picked.values_list("id", "stratum"):
         result.picks.append([log_id, stratum])
         result.by_stratum.setdefault(stratum, {"matching": 0, "picked": 0})["picked"] += 1
     return result
+
+
+def judge_flagged_logs(rule: SamplingRule) -> QuerySet[Log]:
+    """Logs an LLM judge scored below the rule's threshold on its criterion (none if unset)."""
+    from .judge_runs import judge_scores_below
+
+    f = rule.filters or {}
+    if not f.get("judge_criterion"):
+        return Log.objects.none()
+    return judge_scores_below(rule.workspace, f["judge_criterion"], float(f["judge_below"]))
 
 
 def preview(rule: SamplingRule) -> dict[str, Any]:
