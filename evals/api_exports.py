@@ -19,6 +19,7 @@ from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from annotate import audit
 from annotate.api import PageQuery, get_queue
 
 from .api_common import ApiError, paginate, responses
@@ -170,6 +171,8 @@ def download_export_file(request: HttpRequest, export_id: int, name: str) -> Fil
     path = file_path(job, name)
     if path is None:
         raise Http404
+    token = request.api_token  # type: ignore[attr-defined]
+    audit.record(job.workspace_id, None, "export.download", job, name, api_token=token.prefix)
     return download_response(path)
 
 

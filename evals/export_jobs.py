@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from annotate import audit
 from annotate.models import Workspace
 
 from . import jobs
@@ -37,9 +38,11 @@ def export_dir(job: Job) -> Path:
 
 def start_export(workspace: Workspace, spec: ExportSpec, user=None) -> Job:
     """Queue an export job for ``spec``; its task runs once the transaction commits."""
-    return jobs.create_job(
+    job = jobs.create_job(
         workspace, KIND, TASK, params=spec.as_dict(), user=user, total=count_rows(workspace, spec)
     )
+    audit.record(workspace, user, "export.start", job, f"{spec.shape} as {spec.format}")
+    return job
 
 
 def run_export_job(job_id: int) -> None:

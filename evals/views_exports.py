@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotate import access
+from annotate import access, audit
 from annotate.models import Cohort, Membership, Queue, Role
 
 from .api_exports import download_response
@@ -101,6 +101,9 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
             error = str(exc)
         else:
             if count_rows(workspace, spec) <= DIRECT_LIMIT and request.POST.get("as_job") != "on":
+                audit.record(
+                    workspace, request.user, "export.download", None, f"{spec.shape} (zip)"
+                )
                 return zip_export(membership, spec)
             job = start_export(workspace, spec, user=request.user)
             return redirect("export-detail", slug=slug, job_id=job.pk)
@@ -142,7 +145,9 @@ def export_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
 @login_required
 def export_download(request: HttpRequest, slug: str, job_id: int, name: str) -> FileResponse:
     membership = access.get_membership(request.user, slug, EXPORTERS)
-    path = file_path(_get_job(membership, job_id), name)
+    job = _get_job(membership, job_id)
+    path = file_path(job, name)
     if path is None:
         raise Http404
+    audit.record(membership.workspace, request.user, "export.download", job, name)
     return download_response(path)

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import access
+from annotate import access, audit
 from annotate.models import Item, Membership, Queue
 
 from . import judge_compare, judge_compare_data
@@ -88,6 +88,8 @@ def endpoint_edit(request: HttpRequest, slug: str, endpoint_id: int | None = Non
     )
     if request.method == "POST" and form.is_valid():
         saved = form.save()
+        action = "judge_endpoint.update" if endpoint else "judge_endpoint.create"
+        audit.record(membership.workspace, request.user, action, saved, saved.name)
         messages.success(request, f"Saved judge endpoint {saved.name}.")
         return redirect("judges", slug=slug)
     return render(
@@ -117,6 +119,9 @@ def endpoint_prompt(request: HttpRequest, slug: str, endpoint_id: int) -> HttpRe
     preview, error = None, ""
     if request.method == "POST" and request.POST.get("action") == "save" and form.is_valid():
         form.save()
+        audit.record(
+            membership.workspace, request.user, "judge_endpoint.prompt", endpoint, endpoint.name
+        )
         messages.success(request, "Saved the prompt templates.")
         return redirect("judge-endpoint-prompt", slug=slug, endpoint_id=endpoint.pk)
     if request.method == "GET" or form.is_valid():
@@ -166,6 +171,7 @@ def run_start(request: HttpRequest, slug: str) -> HttpResponse:
     except (RunRefused, UnsafeURL) as exc:
         messages.error(request, str(exc))
         return redirect("judges", slug=slug)
+    audit.record(membership.workspace, request.user, "judge_run.start", run, str(run))
     return redirect("judge-run", slug=slug, run_id=run.pk)
 
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from annotate import access
+from annotate import access, audit
 from annotate.models import Membership, Queue
 
 from . import alerts, panels, results
@@ -171,6 +171,7 @@ def queue_alerts(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse
             rule.queue = queue
             rule.created_by = request.user
             rule.save()
+            audit.record(membership.workspace, request.user, "alert_rule.create", rule, str(rule))
             messages.success(request, "Alert rule added.")
             return redirect("queue-alerts", slug=slug, queue_id=queue.pk)
     rules = list(AlertRule.objects.filter(queue=queue).order_by("-created_at"))
@@ -198,5 +199,8 @@ def alert_rule_delete(request: HttpRequest, slug: str, queue_id: int, rule_id: i
     deleted, _ = AlertRule.objects.filter(pk=rule_id, queue=queue).delete()
     if not deleted:
         raise Http404
+    audit.record(
+        membership.workspace, request.user, "alert_rule.delete", None, f"alert rule {rule_id}"
+    )
     messages.success(request, "Alert rule deleted.")
     return redirect("queue-alerts", slug=slug, queue_id=queue.pk)

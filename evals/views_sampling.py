@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import access
+from annotate import access, audit
 from annotate.models import Membership
 
 from . import sampling
@@ -60,6 +60,13 @@ def edit_rule(request: HttpRequest, slug: str, rule_id: int | None = None) -> Ht
         try:
             with transaction.atomic():
                 saved = form.save(rule, user=request.user)
+                audit.record(
+                    membership.workspace,
+                    request.user,
+                    "sampling_rule.update" if rule else "sampling_rule.create",
+                    saved,
+                    saved.name,
+                )
         except IntegrityError:
             form.add_error("name", "Another rule has this name.")
         else:
@@ -111,6 +118,7 @@ def run_rule(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.SETUP_READERS)
     rule = _get_rule(membership, rule_id)
     sampling.start_run(rule, trigger="manual", user=request.user)
+    audit.record(membership.workspace, request.user, "sampling_rule.run", rule, rule.name)
     if request.htmx:
         return render(request, TEMPLATE + "#runs", _rule_context(membership, rule))
     return redirect("sampling-rule", slug=slug, rule_id=rule.pk)

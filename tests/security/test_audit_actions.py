@@ -62,3 +62,74 @@ def test_the_audit_log_page_shows_the_event_to_admins(client, workspace, admin_u
     client.force_login(admin_user)
     body = client.get(f"/w/{workspace.slug}/audit/").content.decode()
     assert action in body
+
+
+# --- Through the pages, as people do it -------------------------------------------------------
+
+
+def test_queue_status_and_settings_changes_are_audited(client, workspace, author, clinicians):
+    queue = make_queue(workspace, cohorts=[clinicians], items=2)
+    client.force_login(author)
+    client.post(f"/w/{workspace.slug}/queues/{queue.pk}/status/", {"action": "pause"})
+    [event] = events(workspace, "queue.status")
+    assert (event.actor, event.details["status"]) == (author, "paused")
+
+
+def test_a_role_change_is_audited_with_the_role_before_and_after(
+    client, workspace, admin_user, reviewer
+):
+    member = reviewer.memberships.get(workspace=workspace)
+    client.force_login(admin_user)
+    client.post(f"/w/{workspace.slug}/people/members/{member.pk}/", {"role": "author"})
+    [event] = events(workspace, "member.update")
+    assert event.actor == admin_user
+    assert (event.details["previous_role"], event.details["role"]) == ("reviewer", "author")
+
+
+def test_sampling_rule_changes_and_runs_are_audited(client, workspace, author, clinicians):
+    from tests.evals.test_sampling_views import rule_form
+
+    queue = make_queue(workspace, cohorts=[clinicians])
+    client.force_login(author)
+    client.post(f"/w/{workspace.slug}/sampling/new/", rule_form(queue))
+    [created] = events(workspace, "sampling_rule.create")
+    client.post(
+        f"/w/{workspace.slug}/sampling/{created.target_id}/edit/", rule_form(queue, count="3")
+    )
+    client.post(f"/w/{workspace.slug}/sampling/{created.target_id}/run/")
+    assert [e.action for e in AuditEvent.objects.filter(action__startswith="sampling_rule.")] == [
+        "sampling_rule.create",
+        "sampling_rule.update",
+        "sampling_rule.run",
+    ]
+
+
+def test_alert_rule_deletion_is_audited(client, workspace, author, clinicians):
+    from evals.models import AlertRule
+
+    queue = make_queue(workspace, cohorts=[clinicians])
+    rule = AlertRule.objects.create(workspace=workspace, queue=queue, kind="queue_starved")
+    client.force_login(author)
+    client.post(f"/w/{workspace.slug}/queues/{queue.pk}/alerts/{rule.pk}/delete/")
+    [event] = events(workspace, "alert_rule.delete")
+    assert event.actor == author
+
+
+def test_export_jobs_and_downloads_are_audited(client, workspace, engineer, clinicians):
+    from django.utils import timezone
+
+    from evals.export_jobs import run_export_job, start_export
+    from evals.exports import parse_spec
+
+    queue = make_queue(workspace, cohorts=[clinicians], items=2)
+    spec = parse_spec(workspace, shape="judgments", format="csv", snapshot_at=timezone.now())
+    job = start_export(workspace, spec, user=engineer)
+    [started] = events(workspace, "export.start")
+    assert (started.actor, started.target_id) == (engineer, str(job.pk))
+    run_export_job(job.pk)
+    client.force_login(engineer)
+    response = client.get(f"/w/{workspace.slug}/exports/{job.pk}/files/judgments.csv")
+    assert response.status_code == 200
+    [downloaded] = events(workspace, "export.download")
+    assert (downloaded.actor, downloaded.summary) == (engineer, "judgments.csv")
+    assert queue.pk
