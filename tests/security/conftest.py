@@ -33,6 +33,9 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
         try:
             world = build_world()
             prepare(world)
+            # A second, complete workspace: its object ids go into the first one's URLs.
+            world.objects["twin"] = build_world(prefix="twin")
+            prepare(world.objects["twin"])
             yield world
         finally:
             transaction.set_rollback(True)

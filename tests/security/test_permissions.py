@@ -162,6 +162,34 @@ def test_each_route_answers_every_role_as_the_matrix_says(db, world, clients, ro
     assert not problems, report(problems)
 
 
+OBJECT_ROUTES = [r for r in ROUTES if "slug" in r.keywords and len(r.keywords) > 1]
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=[r.name for r in OBJECT_ROUTES])
+def test_another_workspaces_object_ids_in_my_workspace_url_answer_404(db, world, clients, route):
+    """The view must scope every lookup to the URL's workspace, not just check membership."""
+    twin = world.objects["twin"]
+    ids = resolve_kwargs(twin, route.name, [k for k in route.keywords if k != "slug"])
+    if all(ids[k] == v for k, v in resolve_kwargs(world, route.name, list(ids)).items()):
+        pytest.skip("the twin's ids equal this workspace's (not an object id)")
+    path = route.pattern.replace("<slug:slug>", world.workspace.slug)
+    for kw, value in ids.items():
+        for conv in ("int", "str", "slug", "uuid", "path"):
+            path = path.replace(f"<{conv}:{kw}>", str(value))
+    url = "/" + path
+    matrix = page_matrix()
+    problems = []
+    for method in METHODS:
+        allowed = matrix.get((route.name, method))
+        if not allowed:
+            continue
+        for role in [r for r in ROLES if allowed[r]]:
+            response = call(clients[role], method, url)
+            if response.status_code != 404:
+                problems.append(f"{method} {url} as {role}: {response.status_code}, must be 404")
+    assert not problems, report(problems)
+
+
 def test_every_matrix_row_names_a_route_that_exists():
     names = {r.name for r in ROUTES}
     stale = sorted({name for name, _ in page_matrix()} - names)

@@ -135,12 +135,12 @@ def item_rows(t: TextFn, n: int) -> list[dict[str, Any]]:
     ]
 
 
-def build_world(text: TextFn = plain, items: int = 6) -> World:
+def build_world(text: TextFn = plain, items: int = 6, prefix: str = "sec") -> World:
     """The workspace, its people, a published rubric, a queue with items and a live lease."""
     w = World(text=text)
     t = text
-    w.workspace = Workspace.objects.create(name=t("workspace.name")[:200], slug="sec-ws")
-    w.other_workspace = Workspace.objects.create(name=t("other.name")[:200], slug="sec-other")
+    w.workspace = Workspace.objects.create(name=t("workspace.name")[:200], slug=f"{prefix}-ws")
+    w.other_workspace = Workspace.objects.create(name=t("other.name")[:200], slug=f"{prefix}-other")
     roles = {
         "admin": Role.ADMIN,
         "author": Role.AUTHOR,
@@ -149,9 +149,9 @@ def build_world(text: TextFn = plain, items: int = 6) -> World:
         "reviewer_out": Role.REVIEWER,
     }
     for key, role in roles.items():
-        user = _user(w, key, f"sec-{key.replace('_', '-')}")
+        user = _user(w, key, f"{prefix}-{key.replace('_', '-')}")
         Membership.objects.create(workspace=w.workspace, user=user, role=role)
-    other = _user(w, "other", "sec-other")
+    other = _user(w, "other", f"{prefix}-other")
     Membership.objects.create(workspace=w.other_workspace, user=other, role=Role.ADMIN)
     cohort = Cohort.objects.create(
         workspace=w.workspace, name=t("cohort.name")[:100], description=t("cohort.d")[:300]
