@@ -75,23 +75,21 @@ def prepare(
     """
     if level not in LEVELS:
         raise AgreementError(f"Unknown level {level!r}: use one of {', '.join(LEVELS)}.")
-    frame = pd.DataFrame(
-        {"item": np.asarray(items, dtype=object) if not isinstance(items, np.ndarray) else items,
-         "rater": raters, "value": values}
-    )  # fmt: skip
-    frame = frame[frame["value"].notna()]
-    if frame.duplicated(["item", "rater"]).any():
-        dup = frame[frame.duplicated(["item", "rater"], keep=False)].iloc[0]
-        raise AgreementError(f"Rater {dup['rater']!r} rated item {dup['item']!r} more than once.")
-    item_codes, item_labels = pd.factorize(frame["item"], sort=False)
-    rater_codes, rater_labels = pd.factorize(frame["rater"], sort=True)
-    raw = frame["value"].to_numpy()
+    items, raters, raw = _array(items), _array(raters), _array(values)
+    if not len(items) == len(raters) == len(raw):
+        raise AgreementError("Items, raters and values must have the same length.")
+    present = ~pd.isna(raw)
+    if not present.all():
+        items, raters, raw = items[present], raters[present], raw[present]
+    item_codes, item_labels = pd.factorize(items, sort=False)
+    rater_codes, rater_labels = pd.factorize(raters, sort=True)
+    _check_duplicates(item_codes, rater_codes, items, raters, len(rater_labels))
     numeric = None
     if level == "nominal":
         codes, domain = _code_nominal(raw, categories)
     else:
         try:
-            numbers = pd.to_numeric(frame["value"]).to_numpy(dtype=np.float64)
+            numbers = pd.to_numeric(pd.Series(raw)).to_numpy(dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise AgreementError(f"{level.capitalize()} data must be numbers: {exc}") from None
         if categories is not None:
@@ -117,9 +115,33 @@ def prepare(
     )
 
 
+def _array(values: Any) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    if isinstance(values, pd.Series):
+        return values.to_numpy()
+    return np.asarray(list(values), dtype=object)
+
+
+def _check_duplicates(
+    item_codes: np.ndarray, rater_codes: np.ndarray, items: Any, raters: Any, n_raters: int
+) -> None:
+    key = item_codes.astype(np.int64) * n_raters + rater_codes
+    if key.size and int(key.max()) < 50_000_000:
+        seen = np.bincount(key)
+        repeated = np.flatnonzero(seen[key] > 1)
+    else:
+        repeated = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
+    if repeated.size:
+        first = repeated[0]
+        raise AgreementError(
+            f"Rater {_plain(raters[first])!r} rated item {_plain(items[first])!r} more than once."
+        )
+
+
 def _code_nominal(raw: np.ndarray, categories: Sequence[Any] | None) -> tuple[np.ndarray, Any]:
     if categories is None:
-        codes, uniques = pd.factorize(pd.Series(raw, dtype=object), sort=False)
+        codes, uniques = pd.factorize(raw, sort=False)
         return codes, np.asarray(uniques, dtype=object)
     domain = list(categories)
     index = {value: position for position, value in enumerate(domain)}
