@@ -328,8 +328,8 @@ def _fleiss(stats: Stats, W: np.ndarray) -> np.ndarray:
     key = f"fleiss_counts_{k}"
     if key not in stats._cache:
         stats._cache[key] = sparse.diags(chosen) @ stats.counts
-    p_c = _wcounts(W, stats._cache[key]) / (k * total[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
+        p_c = _wcounts(W, stats._cache[key]) / (k * total[:, None])
         p_bar = _wsum(W, p_i) / total
         p_e = (p_c**2).sum(axis=1)
         result = (p_bar - p_e) / (1 - p_e)
@@ -359,9 +359,9 @@ def _gwet(stats: Stats, W: np.ndarray, n_categories: int) -> np.ndarray:
     if "shares" not in stats._cache:
         inverse = np.divide(1.0, stats.m, out=np.zeros_like(stats.m), where=stats.m > 0)
         stats._cache["shares"] = sparse.diags(inverse) @ stats.counts
-    pi = _wcounts(W, stats._cache["shares"]) / _wsum(W, rated)[:, None]
-    p_e = (pi * (1 - pi)).sum(axis=1) / (n_categories - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
+        pi = _wcounts(W, stats._cache["shares"]) / _wsum(W, rated)[:, None]
+        p_e = (pi * (1 - pi)).sum(axis=1) / (n_categories - 1)
         result = (p_a - p_e) / (1 - p_e)
     return np.where(p_e < 1, result, np.nan)
 
