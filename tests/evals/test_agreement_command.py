@@ -86,7 +86,6 @@ def test_bad_rows_get_clear_per_row_errors_and_the_rest_is_analysed(tmp_path):
     good = tmp_path / "good.csv"
     good.write_text(GOOD)
     clean, _ = run(good)
-    )
     assert result["criteria"] == clean["criteria"]
 
 
