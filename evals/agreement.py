@@ -29,6 +29,7 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 64  # bootstrap resamples per block: bounds memory at CHUNK x items floats
 DENSE_COUNT_CELLS = 8_000_000
+CACHE_CELLS = 32_000_000
 
 
 class AgreementError(ValueError):
@@ -454,6 +455,17 @@ class Resampler:
         self.seed = seed
 
     def chunks(self, columns: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """Float weight blocks (at most CHUNK resamples x items), the same on every call."""
+        cache = self._cached()
+        if cache is not None:
+            for start in range(0, self.resamples, CHUNK):
+                block = cache[start : start + CHUNK]
+                yield (block if columns is None else block[:, columns]).astype(np.float64)
+            return
+        for block in self._generate():
+            yield block.astype(np.float64) if columns is None else block[:, columns].astype(float)
+
+    def _generate(self) -> Iterator[np.ndarray]:
         rng = np.random.default_rng(self.seed)
         done = 0
         while done < self.resamples:
@@ -461,9 +473,17 @@ class Resampler:
             draws = rng.integers(0, self.n_items, size=(b, self.n_items))
             offsets = (np.arange(b) * self.n_items)[:, None]
             W = np.bincount((draws + offsets).ravel(), minlength=b * self.n_items)
-            W = W.reshape(b, self.n_items).astype(np.float64)
-            yield W if columns is None else W[:, columns]
+            yield W.reshape(b, self.n_items).astype(np.uint16)
             done += b
+
+    def _cached(self) -> np.ndarray | None:
+        """Keep the resamples (as small integers) when they fit in about 64 MB."""
+        if self.resamples * self.n_items > CACHE_CELLS:
+            return None
+        if getattr(self, "_cache", None) is None:
+            blocks = list(self._generate())
+            self._cache = np.concatenate(blocks) if blocks else np.zeros((0, self.n_items))
+        return self._cache
 
 
 def _interval_ci(samples: np.ndarray) -> tuple[float | None, float | None]:

@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
     },
+    "agreement-snapshots": {
+        "task": "evals.tasks.enqueue_agreement_snapshots",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -252,3 +256,7 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+# Agreement snapshots: after every N new judgments, or when changed and older than the interval.
+QUORUM_AGREEMENT_EVERY_N = env_int("QUORUM_AGREEMENT_EVERY_N", 50)
+QUORUM_AGREEMENT_INTERVAL_MINUTES = env_int("QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)
+QUORUM_AGREEMENT_RESAMPLES = env_int("QUORUM_AGREEMENT_RESAMPLES", 200)
