@@ -38,9 +38,11 @@ def record(queue: Queue, item, reviewer, answers: dict[str, Any], time_ms: int =
     return judgment
 
 
-def two_cohort_queue(workspace: Workspace, items: int = 6) -> dict[str, Any]:
+def two_cohort_queue(
+    workspace: Workspace, items: int = 6, clinic: Cohort | None = None
+) -> dict[str, Any]:
     """Clinicians (3) and lay reviewers (2) grading the same items, k = 5."""
-    clinic = Cohort.objects.create(workspace=workspace, name="Clinicians")
+    clinic = clinic or Cohort.objects.create(workspace=workspace, name="Clinicians")
     lay = Cohort.objects.create(workspace=workspace, name="Lay reviewers")
     queue = make_queue(workspace, cohorts=[clinic, lay], k=5, items=items)
     return {
