@@ -133,6 +133,10 @@ def submit(request: HttpRequest, slug: str, queue_id: int, assignment_id: int) -
             request, membership, queue, assignment, values=raw, errors=result.errors
         )
         return _render_grade(request, context, status=422)
+    if result.outcome == Outcome.SAVED and assignment.item.is_gold:
+        from evals.gold import after_gold_judgment
+
+        after_gold_judgment(queue, request.user, criteria)
     if not request.htmx:
         return redirect(reverse("grade", args=[slug, queue.pk]))
     message = "" if result.outcome == Outcome.SAVED else result.message

@@ -67,9 +67,12 @@ def criterion_specs(queue: Queue, criteria: list[Criterion]) -> list[Spec]:
 
 
 def load_judgments(queue: Queue) -> pd.DataFrame:
-    """The queue's judgments in one query: item, reviewer, answers, time spent, created."""
+    """The queue's judgments in one query: item, reviewer, answers, time spent, created.
+
+    Gold items are left out: every reviewer grades them, against a known answer.
+    """
     rows = list(
-        Judgment.objects.filter(queue=queue).values_list(
+        Judgment.objects.filter(queue=queue, item__is_gold=False).values_list(
             "item_id", "reviewer_id", "answers", "time_spent_ms", "created_at"
         )
     )

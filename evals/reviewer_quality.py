@@ -42,8 +42,7 @@ def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
     judgments = load_judgments(queue)
     cohorts, members = load_cohorts(queue)
     specs = criterion_specs(queue, criteria)
-    gold_ids = set(queue.items.filter(is_gold=True).values_list("id", flat=True))
-    real = judgments[~judgments["item"].isin(gold_ids)] if gold_ids else judgments
+    real = judgments  # gold items are not in it
     stats = {
         row["reviewer_id"]: row
         for row in Assignment.objects.filter(queue=queue)
