@@ -71,6 +71,7 @@ def test_gold_answers_are_validated_against_the_rubric(workspace):
 
 def _skeleton(html: str) -> str:
     fragment = html[html.index('<div id="grade-item"') : html.index("</main>")]
+    fragment = re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "csrf", fragment)
     return re.sub(r"\d+", "0", fragment)
 
 
