@@ -17,6 +17,7 @@ defines it).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -486,6 +487,23 @@ class Resampler:
         return self._cache
 
 
+def _interval_cis(
+    samples: np.ndarray | None, count: int
+) -> list[tuple[float | None, float | None]]:
+    """Percentile intervals for each column of (resamples x columns) at once."""
+    if samples is None or samples.size == 0:
+        return [(None, None)] * count
+    finite = np.isfinite(samples)
+    enough = finite.sum(axis=0) >= max(10, samples.shape[0] // 2)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(np.where(finite, samples, np.nan), [2.5, 97.5], axis=0)
+    return [
+        (float(lo), float(hi)) if ok else (None, None)
+        for lo, hi, ok in zip(low, high, enough, strict=True)
+    ]
+
+
 def _interval_ci(samples: np.ndarray) -> tuple[float | None, float | None]:
     good = samples[np.isfinite(samples)]
     if good.size < max(10, samples.size // 2):
@@ -544,10 +562,19 @@ def _finite(value: float) -> float | None:
 
 
 def _coefficient(
-    name: str, point: float, samples: np.ndarray | None, n_items: int, n_raters: int, reading
+    name: str,
+    point: float,
+    samples: np.ndarray | None,
+    n_items: int,
+    n_raters: int,
+    reading,
+    ci: tuple[float | None, float | None] | None = None,
 ) -> dict[str, Any]:
     value = _finite(point)
-    low, high = (None, None) if samples is None or value is None else _interval_ci(samples)
+    if ci is not None:
+        low, high = ci if value is not None else (None, None)
+    else:
+        low, high = (None, None) if samples is None or value is None else _interval_ci(samples)
     return {
         "name": name,
         "value": value,
@@ -682,30 +709,34 @@ def _cohen_summary(
     weighted: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rows = []
-    for index in range(len(pair_data.n_shared)):
-        unweighted = _coefficient(
-            "Cohen's kappa",
-            points["cohen_pairs"][index],
-            None if stacked["cohen_pairs"] is None else stacked["cohen_pairs"][:, index],
-            int(pair_data.n_shared[index]),
-            2,
-            read_kappa,
-        )
+    count = len(pair_data.n_shared)
+    plain_ci = _interval_cis(stacked["cohen_pairs"], count)
+    weighted_ci = _interval_cis(stacked.get("cohen_pairs_weighted"), count) if weighted else None
+    for index in range(count):
+        shared = int(pair_data.n_shared[index])
         row = {
             "rater_a": _plain(ratings.rater_labels[pair_data.rater_a[index]]),
             "rater_b": _plain(ratings.rater_labels[pair_data.rater_b[index]]),
-            "n_items": int(pair_data.n_shared[index]),
-            "kappa": unweighted,
+            "n_items": shared,
+            "kappa": _coefficient(
+                "Cohen's kappa",
+                points["cohen_pairs"][index],
+                None,
+                shared,
+                2,
+                read_kappa,
+                ci=plain_ci[index],
+            ),
         }
-        if weighted:
-            samples = stacked["cohen_pairs_weighted"]
+        if weighted_ci is not None:
             row["kappa_quadratic"] = _coefficient(
                 "Cohen's kappa (quadratic weights)",
                 points["cohen_pairs_weighted"][index],
-                None if samples is None else samples[:, index],
-                int(pair_data.n_shared[index]),
+                None,
+                shared,
                 2,
                 read_kappa,
+                ci=weighted_ci[index],
             )
         rows.append(row)
     key = "cohen_pairs_weighted" if weighted else "cohen_pairs"
@@ -713,8 +744,9 @@ def _cohen_summary(
     samples = stacked[key]
     mean_samples = None
     if samples is not None and samples.size:
-        with np.errstate(invalid="ignore"):
-            mean_samples = np.array([_nanmean(row) for row in samples])
+        finite = np.isfinite(samples)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_samples = np.where(finite, samples, 0).sum(axis=1) / finite.sum(axis=1)
     summary = _coefficient(
         "Mean Cohen's kappa over pairs of reviewers" + (" (quadratic weights)" if weighted else ""),
         mean_point,

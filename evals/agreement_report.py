@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from annotate.models import Cohort, Criterion, CriterionKind, Judgment, Queue
@@ -66,17 +67,42 @@ def criterion_specs(queue: Queue, criteria: list[Criterion]) -> list[Spec]:
     return specs
 
 
-def load_judgments(queue: Queue) -> pd.DataFrame:
-    """The queue's judgments in one query: item, reviewer, answers, time spent, created.
+def load_ratings(queue: Queue, specs: list[Spec]) -> pd.DataFrame:
+    """The queue's judgments in one query: item, reviewer, time spent, one column per criterion.
 
-    Gold items are left out: every reviewer grades them, against a known answer.
+    Each criterion's answer is extracted by the database (``answers ->> key``), so no
+    JSON is parsed in Python. Gold items are left out: every reviewer grades them,
+    against a known answer.
     """
+    extracted = {f"c{index}": KT(f"answers__{spec.key}") for index, spec in enumerate(specs)}
     rows = list(
-        Judgment.objects.filter(queue=queue, item__is_gold=False).values_list(
-            "item_id", "reviewer_id", "answers", "time_spent_ms", "created_at"
-        )
+        Judgment.objects.filter(queue=queue, item__is_gold=False)
+        .annotate(**extracted)
+        .values_list("item_id", "reviewer_id", "time_spent_ms", *extracted)
     )
-    return pd.DataFrame(rows, columns=["item", "reviewer", "answers", "time_ms", "created_at"])
+    frame = pd.DataFrame(rows, columns=["item", "reviewer", "time_ms", *extracted])
+    for index, spec in enumerate(specs):
+        frame[spec.key] = normalize(frame.pop(f"c{index}"), spec)
+    return frame
+
+
+TRUE_TEXT = {"true", "1", "True"}
+FALSE_TEXT = {"false", "0", "False"}
+
+
+def normalize(raw: pd.Series, spec: Spec) -> pd.Series:
+    """Database text (or numbers, on SQLite) to answer values; None where unanswered."""
+    if spec.kind == CriterionKind.PASS_FAIL:
+        text = raw.astype(object).map(lambda v: None if v is None else str(v))
+        values = text.map(
+            lambda v: "pass" if v in TRUE_TEXT else "fail" if v in FALSE_TEXT else None
+        )
+        return values.astype(object)
+    if spec.level == "nominal":
+        allowed = set(spec.categories or [])
+        text = raw.astype(object).map(lambda v: None if v is None else str(v))
+        return text.where(text.isin(allowed), None).astype(object) if allowed else text
+    return pd.to_numeric(raw, errors="coerce").astype(np.float64)
 
 
 def load_cohorts(queue: Queue) -> tuple[dict[int, str], dict[int, list[int]]]:
@@ -89,23 +115,6 @@ def load_cohorts(queue: Queue) -> tuple[dict[int, str], dict[int, list[int]]]:
     for cohort_id, user_id in links:
         members.setdefault(user_id, []).append(cohort_id)
     return cohorts, members
-
-
-def answer_column(answers: pd.Series, spec: Spec) -> pd.Series:
-    """One criterion's values, None where it was not answered; pass/fail as 'pass'/'fail'."""
-    key = spec.key
-    values = [a.get(key) if isinstance(a, dict) else None for a in answers]
-    if spec.kind == CriterionKind.PASS_FAIL:
-        values = [None if v is None else ("pass" if v else "fail") for v in values]
-    elif spec.kind == CriterionKind.CATEGORICAL:
-        values = [None if v is None else str(v) for v in values]
-    elif spec.kind == "preference":
-        values = [v if v in PREFERENCE_CHOICES else None for v in values]
-    elif spec.level != "nominal":
-        values = [
-            v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values
-        ]
-    return pd.Series(values, index=answers.index, dtype=object)
 
 
 def _consensus(frame: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -165,7 +174,7 @@ def build_report(
     reviewer_cohorts = judgments["reviewer"].map(lambda r: members.get(r, []))
     sections = []
     for spec in specs:
-        column = answer_column(judgments["answers"], spec)
+        column = judgments[spec.key]
         present = column.notna()
         frame = pd.DataFrame(
             {
@@ -190,7 +199,7 @@ def build_report(
         exploded = exploded.rename(columns={"cohorts": "group"})
         for cohort_id, name in cohorts.items():
             subset = exploded[exploded["group"] == cohort_id]
-            result = _run(subset, "reviewer", spec, resampler, all_items)
+            result = _run(subset, "reviewer", spec, resampler, all_items, pairs=False)
             if result is not None:
                 section["cohorts"].append({"id": cohort_id, "name": name, "result": result})
         if len(cohorts) >= 2 and not exploded.empty:
@@ -220,8 +229,8 @@ def build_report(
 
 def queue_report(queue: Queue, resamples: int | None = None) -> dict[str, Any]:
     """The full agreement report of a queue, JSON-ready."""
-    judgments = load_judgments(queue)
     specs = criterion_specs(queue, list(queue.rubric_version.criteria.all()))
+    judgments = load_ratings(queue, specs)
     cohorts, members = load_cohorts(queue)
     report = build_report(
         judgments,

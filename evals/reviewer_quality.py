@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from annotate.models import Assignment, Queue
 
 from . import agreement, gold
-from .agreement_report import answer_column, criterion_specs, load_cohorts, load_judgments
+from .agreement_report import criterion_specs, load_cohorts, load_ratings
 from .models import ReviewerPause
 
 OUTLIER_Z = 2.5
@@ -39,9 +39,9 @@ def _robust_z(values: pd.Series) -> pd.Series:
 
 def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
     criteria = list(queue.rubric_version.criteria.all())
-    judgments = load_judgments(queue)
-    cohorts, members = load_cohorts(queue)
     specs = criterion_specs(queue, criteria)
+    judgments = load_ratings(queue, specs)
+    cohorts, members = load_cohorts(queue)
     real = judgments  # gold items are not in it
     stats = {
         row["reviewer_id"]: row
@@ -53,7 +53,7 @@ def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
     agree = pd.DataFrame(columns=["agree", "pairs"], dtype=float)
     loo: dict[int, dict[str, float | None]] = {}
     for spec in specs:
-        column = answer_column(real["answers"], spec)
+        column = real[spec.key]
         present = column.notna()
         frame = pd.DataFrame(
             {
