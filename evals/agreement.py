@@ -17,7 +17,6 @@ defines it).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -494,13 +493,21 @@ def _interval_cis(
     if samples is None or samples.size == 0:
         return [(None, None)] * count
     finite = np.isfinite(samples)
-    enough = finite.sum(axis=0) >= max(10, samples.shape[0] // 2)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanpercentile(np.where(finite, samples, np.nan), [2.5, 97.5], axis=0)
+    counts = finite.sum(axis=0)
+    enough = counts >= max(10, samples.shape[0] // 2)
+    ordered = np.sort(np.where(finite, samples, np.inf), axis=0)  # non-finite last
+    columns = np.arange(samples.shape[1])
+    bounds = []
+    for q in (0.025, 0.975):  # linear interpolation, as numpy.percentile does
+        position = q * np.maximum(counts - 1, 0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(counts - 1, 0))
+        low_value, high_value = ordered[below, columns], ordered[above, columns]
+        with np.errstate(invalid="ignore"):
+            bounds.append(low_value + (position - below) * (high_value - low_value))
     return [
         (float(lo), float(hi)) if ok else (None, None)
-        for lo, hi, ok in zip(low, high, enough, strict=True)
+        for lo, hi, ok in zip(bounds[0], bounds[1], enough, strict=True)
     ]
 
 

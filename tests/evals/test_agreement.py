@@ -287,3 +287,16 @@ def test_an_unknown_level_or_non_numeric_interval_data_is_an_error():
         ag.prepare([1], ["a"], [1], level="fuzzy")
     with pytest.raises(ag.AgreementError, match="must be numbers"):
         ag.prepare([1, 1], ["a", "b"], ["high", "low"], level="interval")
+
+
+def test_vectorized_intervals_equal_numpy_percentiles_per_column():
+    rng = np.random.default_rng(13)
+    samples = rng.normal(size=(200, 6))
+    samples[:30, 2] = np.nan  # some resamples undefined for one pair
+    samples[:, 5] = np.nan  # never defined
+    intervals = ag._interval_cis(samples, 6)
+    for column in range(5):
+        good = samples[:, column][np.isfinite(samples[:, column])]
+        expected = np.percentile(good, [2.5, 97.5])
+        assert intervals[column] == pytest.approx(tuple(expected), abs=1e-12)
+    assert intervals[5] == (None, None)
