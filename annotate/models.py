@@ -357,9 +357,7 @@ class Item(models.Model):
                 fields=["queue", "id"], condition=Q(state="open"), name="item_open_oldest"
             ),
             models.Index(fields=["queue", "state"], name="item_queue_state"),
-            models.Index(
-                fields=["queue", "id"], condition=Q(is_gold=True), name="item_queue_gold"
-            ),
+            models.Index(fields=["queue", "id"], condition=Q(is_gold=True), name="item_queue_gold"),
         ]
 
     def __str__(self) -> str:

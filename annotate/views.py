@@ -98,6 +98,12 @@ def _render_grade(request: HttpRequest, context: dict, status: int = 200) -> Htt
 def grade(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug)
     queue = access.get_queue_for_grading(membership, queue_id)
+    if queue.calibration_required:
+        from evals.views_agreement import practice_page  # calibration comes first
+
+        response = practice_page(request, membership, queue)
+        if response is not None:
+            return response
     assignment = claim_next(queue, request.user)
     return _render_grade(request, _grade_context(request, membership, queue, assignment))
 

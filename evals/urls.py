@@ -23,4 +23,9 @@ urlpatterns = [
         views_agreement.adjudicate,
         name="queue-adjudicate",
     ),
+    path(
+        Q + "practice/<int:item_id>/",
+        views_agreement.practice_submit,
+        name="practice-submit",
+    ),
 ]

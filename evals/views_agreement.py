@@ -21,6 +21,7 @@ from annotate import access
 from annotate.models import Criterion, Item, Judgment, Membership, Queue
 
 from . import adjudication as adjudicating
+from . import calibration
 from .agreement_report import PREFERENCE_CHOICES, PREFERENCE_KEY, headline
 from .agreement_snapshots import pending_job, request_snapshot
 from .models import Adjudication, AgreementSnapshot, ReviewerPause
@@ -263,3 +264,58 @@ def adjudicate(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> 
         return redirect(reverse("queue-adjudication", args=[slug, queue.pk]))
     context = _item_context(membership, queue, item, message="Final answer saved.")
     return render(request, template + "#decision", context)
+
+
+# --- Calibration (practice items) --------------------------------------------------------
+
+PRACTICE_TEMPLATE = "annotate/practice.html"
+
+
+def _practice_context(membership: Membership, queue: Queue, item: Item, **extra) -> dict:
+    done, total = calibration.progress(queue, membership.user)
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "queue": queue,
+        "item": item,
+        "criteria": _criteria(queue),
+        "done": done,
+        "total": total,
+        "values": {},
+        "errors": {},
+        "rows": [],
+        **extra,
+    }
+
+
+def practice_page(
+    request: HttpRequest, membership: Membership, queue: Queue
+) -> HttpResponse | None:
+    """The next practice item, or None when the reviewer has finished calibration."""
+    item = calibration.next_practice(queue, request.user)
+    if item is None:
+        return None
+    template = PRACTICE_TEMPLATE + "#practice" if request.htmx else PRACTICE_TEMPLATE
+    return render(request, template, _practice_context(membership, queue, item))
+
+
+@require_POST
+@login_required
+def practice_submit(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> HttpResponse:
+    membership = access.get_membership(request.user, slug)
+    queue = access.get_queue_for_grading(membership, queue_id)
+    item = Item.objects.filter(pk=item_id, queue=queue, is_practice=True).first()
+    if item is None:
+        raise Http404
+    criteria = _criteria(queue)
+    raw = {k[2:]: v for k, v in request.POST.items() if k.startswith("c-")}
+    answer, errors = calibration.record_practice(item, request.user, criteria, raw)
+    template = PRACTICE_TEMPLATE + "#practice" if request.htmx else PRACTICE_TEMPLATE
+    if errors:
+        context = _practice_context(membership, queue, item, values=raw, errors=errors)
+        return render(request, template, context, status=422)
+    context = _practice_context(
+        membership, queue, item, rows=calibration.feedback(item, criteria, answer)
+    )
+    context["done"] -= 1  # still showing this item
+    return render(request, template, context)
