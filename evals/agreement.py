@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 DEFAULT_BOOTSTRAP = 1000
@@ -145,12 +146,11 @@ def _code_nominal(raw: np.ndarray, categories: Sequence[Any] | None) -> tuple[np
         codes, uniques = pd.factorize(raw, sort=False)
         return codes, np.asarray(uniques, dtype=object)
     domain = list(categories)
-    index = {value: position for position, value in enumerate(domain)}
-    try:
-        codes = np.fromiter((index[value] for value in raw), dtype=np.int64, count=len(raw))
-    except KeyError as exc:
-        raise AgreementError(f"Value {exc.args[0]!r} is not one of the categories.") from None
-    return codes, np.asarray(domain, dtype=object)
+    codes = pd.Index(pd.Series(domain, dtype=object)).get_indexer(pd.Series(raw, dtype=object))
+    if (codes < 0).any():
+        bad = raw[np.flatnonzero(codes < 0)[0]]
+        raise AgreementError(f"Value {_plain(bad)!r} is not one of the categories.")
+    return codes.astype(np.int64), np.asarray(domain, dtype=object)
 
 
 # --- Per-item sufficient statistics -------------------------------------------------------
@@ -191,13 +191,111 @@ def item_stats(ratings: Ratings) -> Stats:
     return Stats(ratings, m, counts, sumsq, entry_item, entry_code, entry_count)
 
 
-def _wsum(W: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return W @ x
+class Weights:
+    """Item weights for a block of resamples (rows) over items (columns).
+
+    Every coefficient asks only for weighted sums over items: ``dot`` (a vector per
+    item) and ``counts`` (a matrix per item, such as value counts). The point
+    estimate records what is asked (``Recording``); the bootstrap then computes all
+    of it with one matrix product per block of resamples (``Plan``), reading the
+    resample weights once instead of once per sum.
+    """
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = matrix
+        self.rows = matrix.shape[0]
+
+    def dot(self, x: np.ndarray) -> np.ndarray:
+        return self.matrix @ x
+
+    def counts(self, M: sparse.spmatrix) -> np.ndarray:
+        return np.asarray((M.T @ self.matrix.T).T)
 
 
-def _wcounts(W: np.ndarray, counts: sparse.csr_matrix) -> np.ndarray:
+def as_weights(W: np.ndarray | Weights) -> Weights:
+    return W if isinstance(W, Weights) else Weights(np.atleast_2d(W))
+
+
+class Recording(Weights):
+    """All-ones weights (the point estimate) that remember every sum asked for."""
+
+    def __init__(self, n_items: int):
+        super().__init__(np.ones((1, n_items)))
+        self.asked: list[Any] = []
+
+    def dot(self, x: np.ndarray) -> np.ndarray:
+        self.asked.append(x)
+        return np.array([x.sum()])
+
+    def counts(self, M: sparse.spmatrix) -> np.ndarray:
+        self.asked.append(M)
+        return np.asarray(M.sum(axis=0)).reshape(1, -1)
+
+
+STACK_COLUMNS = 64
+
+
+class Plan:
+    """The sums a set of coefficients needs, stacked into one items x K matrix."""
+
+    def __init__(self, asked: list[Any], n_items: int):
+        columns, self.layout = [], []
+        width = 0
+        for entry in asked:
+            if isinstance(entry, np.ndarray):
+                columns.append(entry.reshape(-1, 1))
+                self.layout.append(("vector", width, width + 1))
+                width += 1
+            elif entry.shape[1] <= STACK_COLUMNS:
+                columns.append(entry.toarray())
+                self.layout.append(("matrix", width, width + entry.shape[1]))
+                width += entry.shape[1]
+            else:
+                self.layout.append(("sparse", 0, 0))
+        stacked = np.hstack(columns) if columns else np.zeros((n_items, 0))
+        # Resample sums need no 1e-9 precision (the point estimate is exact float64).
+        self.stacked = stacked.astype(np.float32)
+
+    def replay(self, matrix: np.ndarray) -> Replay:
+        return Replay(matrix, self)
+
+
+class Replay(Weights):
+    """Resample weights answering the recorded sums, in order, from one matrix product."""
+
+    def __init__(self, matrix: np.ndarray, plan: Plan):
+        super().__init__(matrix)
+        self.plan = plan
+        self.products = (matrix.astype(np.float32) @ plan.stacked).astype(np.float64)
+        self.position = 0
+        self.sparse_cache: dict[int, np.ndarray] = {}
+
+    def _next(self) -> tuple:
+        entry = self.plan.layout[self.position % len(self.plan.layout)]
+        self.position += 1
+        return entry
+
+    def dot(self, x: np.ndarray) -> np.ndarray:
+        _, start, _ = self._next()
+        return self.products[:, start]
+
+    def counts(self, M: sparse.spmatrix) -> np.ndarray:
+        kind, start, stop = self._next()
+        if kind == "matrix":
+            return self.products[:, start:stop]
+        key = id(M)
+        if key not in self.sparse_cache:
+            self.sparse_cache[key] = super().counts(M)
+        return self.sparse_cache[key]
+
+
+def _wsum(W: Weights, x: np.ndarray) -> np.ndarray:
+    return W.dot(x)
+
+
+def _wcounts(W: Weights, counts: sparse.spmatrix) -> np.ndarray:
     """Weighted value totals per resample: (b x items) @ (items x values)."""
-    return np.asarray((counts.T @ W.T).T)
+    return W.counts(counts)
 
 
 # --- Krippendorff's alpha -----------------------------------------------------------------
@@ -283,7 +381,7 @@ def _delta_ordinal(n_c: np.ndarray) -> np.ndarray:
 
 def _alpha_matrix(stats: Stats, W: np.ndarray) -> np.ndarray:
     V = stats.ratings.n_values
-    o = np.asarray((_pair_coincidences(stats).T @ W.T).T).reshape(-1, V, V)
+    o = W.counts(_pair_coincidences(stats)).reshape(-1, V, V)
     n_c = o.sum(axis=2)
     n = n_c.sum(axis=1)
     if stats.ratings.level == "ordinal":
@@ -301,7 +399,8 @@ def _alpha_from(observed: np.ndarray, expected: np.ndarray, n: np.ndarray) -> np
     return np.where((expected > 0) & (n > 1), result, np.nan)
 
 
-def _alpha(stats: Stats, W: np.ndarray) -> np.ndarray:
+def _alpha(stats: Stats, W: np.ndarray | Weights) -> np.ndarray:
+    W = as_weights(W)
     level = stats.ratings.level
     if level == "nominal":
         return _alpha_nominal(stats, W)
@@ -319,10 +418,11 @@ def _fleiss_m(stats: Stats) -> int:
     return int(np.bincount(pair_m).argmax()) if pair_m.size else 0
 
 
-def _fleiss(stats: Stats, W: np.ndarray) -> np.ndarray:
+def _fleiss(stats: Stats, W: np.ndarray | Weights) -> np.ndarray:
+    W = as_weights(W)
     k = _fleiss_m(stats)
     if k < 2:
-        return np.full(W.shape[0], np.nan)
+        return np.full(W.rows, np.nan)
     chosen = (stats.m == k).astype(np.float64)
     p_i = chosen * (stats.sumsq - k) / (k * (k - 1))
     total = _wsum(W, chosen)
@@ -344,15 +444,17 @@ def _item_agreement(stats: Stats) -> np.ndarray:
     return a
 
 
-def _percent(stats: Stats, W: np.ndarray) -> np.ndarray:
+def _percent(stats: Stats, W: np.ndarray | Weights) -> np.ndarray:
+    W = as_weights(W)
     total = _wsum(W, stats.pairable.astype(np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, _wsum(W, _item_agreement(stats)) / total, np.nan)
 
 
-def _gwet(stats: Stats, W: np.ndarray, n_categories: int) -> np.ndarray:
+def _gwet(stats: Stats, W: np.ndarray | Weights, n_categories: int) -> np.ndarray:
+    W = as_weights(W)
     if n_categories < 2:
-        return np.full(W.shape[0], np.nan)
+        return np.full(W.rows, np.nan)
     pair = stats.pairable.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_a = _wsum(W, _item_agreement(stats)) / _wsum(W, pair)
@@ -434,9 +536,10 @@ def _pairs(ratings: Ratings) -> PairData:
     )
 
 
-def _pair_tables(pairs: PairData, W: np.ndarray, V: int) -> np.ndarray:
-    flat = np.asarray((pairs.cells.T @ W.T).T)
-    return flat.reshape(W.shape[0], len(pairs.n_shared), V, V)
+def _pair_tables(pairs: PairData, W: np.ndarray | Weights, V: int) -> np.ndarray:
+    W = as_weights(W)
+    flat = W.counts(pairs.cells)
+    return flat.reshape(W.rows, len(pairs.n_shared), V, V)
 
 
 # --- Bootstrap ----------------------------------------------------------------------------
@@ -460,10 +563,10 @@ class Resampler:
         if cache is not None:
             for start in range(0, self.resamples, CHUNK):
                 block = cache[start : start + CHUNK]
-                yield (block if columns is None else block[:, columns]).astype(np.float64)
+                yield (block if columns is None else block[:, columns]).astype(np.float32)
             return
         for block in self._generate():
-            yield block.astype(np.float64) if columns is None else block[:, columns].astype(float)
+            yield (block if columns is None else block[:, columns]).astype(np.float32)
 
     def _generate(self) -> Iterator[np.ndarray]:
         rng = np.random.default_rng(self.seed)
@@ -601,7 +704,7 @@ def alpha(
 ) -> float | None:
     """Krippendorff's alpha at ``level``; None when there is no pair of ratings to compare."""
     stats = item_stats(prepare(items, raters, values, level))
-    return _finite(float(_alpha(stats, np.ones((1, stats.ratings.n_items)))[0]))
+    return _finite(float(_alpha(stats, Recording(stats.ratings.n_items))[0]))
 
 
 def compute(
@@ -641,14 +744,18 @@ def compute(
             functions["cohen_pairs_weighted"] = lambda s, W: _kappa_tables(
                 _pair_tables(pair_data, W, V), weights
             )
-    ones = np.ones((1, ratings.n_items))
-    points = {name: fn(stats, ones)[0] for name, fn in functions.items()}
+    recording = Recording(ratings.n_items)
+    points = {name: fn(stats, recording)[0] for name, fn in functions.items()}
     samples: dict[str, list[np.ndarray]] = {name: [] for name in functions}
     if resamples and n_items >= 2:
         resampler = resampler or Resampler(ratings.n_items, resamples, seed)
-        for W in resampler.chunks(item_columns):
-            for name, fn in functions.items():
-                samples[name].append(fn(stats, W))
+        plan = Plan(recording.asked, ratings.n_items)
+        # One BLAS thread: many small products, and web/worker processes share the cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for W in resampler.chunks(item_columns):
+                replay = plan.replay(W)
+                for name, fn in functions.items():
+                    samples[name].append(fn(stats, replay))
     stacked = {name: (np.concatenate(parts) if parts else None) for name, parts in samples.items()}
     result: dict[str, Any] = {
         "level": ratings.level,

@@ -92,16 +92,20 @@ FALSE_TEXT = {"false", "0", "False"}
 
 def normalize(raw: pd.Series, spec: Spec) -> pd.Series:
     """Database text (or numbers, on SQLite) to answer values; None where unanswered."""
+    missing = raw.isna().to_numpy()
+    text = raw.astype(object).where(~missing, "").astype(str).to_numpy(dtype=object)
     if spec.kind == CriterionKind.PASS_FAIL:
-        text = raw.astype(object).map(lambda v: None if v is None else str(v))
-        values = text.map(
-            lambda v: "pass" if v in TRUE_TEXT else "fail" if v in FALSE_TEXT else None
+        values = np.where(
+            np.isin(text, list(TRUE_TEXT)),
+            "pass",
+            np.where(np.isin(text, list(FALSE_TEXT)), "fail", None),
         )
-        return values.astype(object)
+        return pd.Series(values, index=raw.index, dtype=object)
     if spec.level == "nominal":
-        allowed = set(spec.categories or [])
-        text = raw.astype(object).map(lambda v: None if v is None else str(v))
-        return text.where(text.isin(allowed), None).astype(object) if allowed else text
+        keep = ~missing
+        if spec.categories:
+            keep &= np.isin(text, [str(c) for c in spec.categories])
+        return pd.Series(np.where(keep, text, None), index=raw.index, dtype=object)
     return pd.to_numeric(raw, errors="coerce").astype(np.float64)
 
 

@@ -64,7 +64,7 @@ def test_each_reviewer_gets_volume_speed_agreement_gold_and_skips(graded):
     assert rows["eve"]["alpha_without"]["accuracy"] > 0.3  # alpha rises a lot without eve
     assert rows["ann"]["alpha_without"]["accuracy"] < 0.05
     assert rows["ann"]["gold_accuracy"] == 1.0 and rows["ann"]["gold_items"] == 1
-    assert rows["eve"]["gold_accuracy"] == 0.0
+    assert rows["eve"]["gold_accuracy"] == pytest.approx(1 / 3)  # only "harm" right
     assert rows["eve"]["gold_by_criterion"] == {"accuracy": 0.0, "safe": 0.0, "harm": 1.0}
     assert rows["ben"]["gold_accuracy"] is None
     assert rows["dee"]["skip_share"] == 1.0 and rows["ann"]["skip_share"] is None
