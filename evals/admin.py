@@ -19,3 +19,25 @@ class LogAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "workspace", "status", "progress", "total", "created_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(models.AgreementSnapshot)
+class AgreementSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["id", "queue", "computed_at", "judgment_count"]
+    list_filter = ["queue"]
+
+
+@admin.register(models.Adjudication)
+class AdjudicationAdmin(admin.ModelAdmin):
+    list_display = ["item", "queue", "adjudicator", "updated_at"]
+    list_filter = ["queue"]
+
+
+@admin.register(models.ReviewerPause)
+class ReviewerPauseAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "queue", "reason", "created_at", "lifted_at"]
+
+
+@admin.register(models.PracticeAnswer)
+class PracticeAnswerAdmin(admin.ModelAdmin):
+    list_display = ["item", "reviewer", "created_at"]
