@@ -17,7 +17,7 @@ defines it).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +26,11 @@ import pandas as pd
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from .agreement_weights import DEFAULT_BOOTSTRAP, Plan, Recording, Resampler, Weights, as_weights
+
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
-DEFAULT_BOOTSTRAP = 1000
-CHUNK = 64  # bootstrap resamples per block: bounds memory at CHUNK x items floats
+
 DENSE_COUNT_CELLS = 8_000_000
-CACHE_CELLS = 32_000_000
 
 
 class AgreementError(ValueError):
@@ -189,104 +189,6 @@ def item_stats(ratings: Ratings) -> Stats:
     m = np.bincount(ratings.item, minlength=n_items).astype(np.float64)
     sumsq = np.bincount(entry_item, entry_count.astype(np.float64) ** 2, minlength=n_items)
     return Stats(ratings, m, counts, sumsq, entry_item, entry_code, entry_count)
-
-
-class Weights:
-    """Item weights for a block of resamples (rows) over items (columns).
-
-    Every coefficient asks only for weighted sums over items: ``dot`` (a vector per
-    item) and ``counts`` (a matrix per item, such as value counts). The point
-    estimate records what is asked (``Recording``); the bootstrap then computes all
-    of it with one matrix product per block of resamples (``Plan``), reading the
-    resample weights once instead of once per sum.
-    """
-
-    def __init__(self, matrix: np.ndarray):
-        self.matrix = matrix
-        self.rows = matrix.shape[0]
-
-    def dot(self, x: np.ndarray) -> np.ndarray:
-        return self.matrix @ x
-
-    def counts(self, M: sparse.spmatrix) -> np.ndarray:
-        return np.asarray((M.T @ self.matrix.T).T)
-
-
-def as_weights(W: np.ndarray | Weights) -> Weights:
-    return W if isinstance(W, Weights) else Weights(np.atleast_2d(W))
-
-
-class Recording(Weights):
-    """All-ones weights (the point estimate) that remember every sum asked for."""
-
-    def __init__(self, n_items: int):
-        super().__init__(np.ones((1, n_items)))
-        self.asked: list[Any] = []
-
-    def dot(self, x: np.ndarray) -> np.ndarray:
-        self.asked.append(x)
-        return np.array([x.sum()])
-
-    def counts(self, M: sparse.spmatrix) -> np.ndarray:
-        self.asked.append(M)
-        return np.asarray(M.sum(axis=0)).reshape(1, -1)
-
-
-STACK_COLUMNS = 64
-
-
-class Plan:
-    """The sums a set of coefficients needs, stacked into one items x K matrix."""
-
-    def __init__(self, asked: list[Any], n_items: int):
-        columns, self.layout = [], []
-        width = 0
-        for entry in asked:
-            if isinstance(entry, np.ndarray):
-                columns.append(entry.reshape(-1, 1))
-                self.layout.append(("vector", width, width + 1))
-                width += 1
-            elif entry.shape[1] <= STACK_COLUMNS:
-                columns.append(entry.toarray())
-                self.layout.append(("matrix", width, width + entry.shape[1]))
-                width += entry.shape[1]
-            else:
-                self.layout.append(("sparse", 0, 0))
-        stacked = np.hstack(columns) if columns else np.zeros((n_items, 0))
-        # Resample sums need no 1e-9 precision (the point estimate is exact float64).
-        self.stacked = stacked.astype(np.float32)
-
-    def replay(self, matrix: np.ndarray) -> Replay:
-        return Replay(matrix, self)
-
-
-class Replay(Weights):
-    """Resample weights answering the recorded sums, in order, from one matrix product."""
-
-    def __init__(self, matrix: np.ndarray, plan: Plan):
-        super().__init__(matrix)
-        self.plan = plan
-        self.products = (matrix.astype(np.float32) @ plan.stacked).astype(np.float64)
-        self.position = 0
-        self.sparse_cache: dict[int, np.ndarray] = {}
-
-    def _next(self) -> tuple:
-        entry = self.plan.layout[self.position % len(self.plan.layout)]
-        self.position += 1
-        return entry
-
-    def dot(self, x: np.ndarray) -> np.ndarray:
-        _, start, _ = self._next()
-        return self.products[:, start]
-
-    def counts(self, M: sparse.spmatrix) -> np.ndarray:
-        kind, start, stop = self._next()
-        if kind == "matrix":
-            return self.products[:, start:stop]
-        key = id(M)
-        if key not in self.sparse_cache:
-            self.sparse_cache[key] = super().counts(M)
-        return self.sparse_cache[key]
 
 
 def _wsum(W: Weights, x: np.ndarray) -> np.ndarray:
@@ -543,50 +445,6 @@ def _pair_tables(pairs: PairData, W: np.ndarray | Weights, V: int) -> np.ndarray
 
 
 # --- Bootstrap ----------------------------------------------------------------------------
-
-
-class Resampler:
-    """Bootstrap resamples of a set of items, as weight matrices (resamples x items).
-
-    Built once over a queue's items, it can serve any subset of them (a cohort, a
-    criterion) so that every coefficient of a report sees the same resamples.
-    """
-
-    def __init__(self, n_items: int, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0):
-        self.n_items = n_items
-        self.resamples = resamples
-        self.seed = seed
-
-    def chunks(self, columns: np.ndarray | None = None) -> Iterator[np.ndarray]:
-        """Float weight blocks (at most CHUNK resamples x items), the same on every call."""
-        cache = self._cached()
-        if cache is not None:
-            for start in range(0, self.resamples, CHUNK):
-                block = cache[start : start + CHUNK]
-                yield (block if columns is None else block[:, columns]).astype(np.float32)
-            return
-        for block in self._generate():
-            yield (block if columns is None else block[:, columns]).astype(np.float32)
-
-    def _generate(self) -> Iterator[np.ndarray]:
-        rng = np.random.default_rng(self.seed)
-        done = 0
-        while done < self.resamples:
-            b = min(CHUNK, self.resamples - done)
-            draws = rng.integers(0, self.n_items, size=(b, self.n_items))
-            offsets = (np.arange(b) * self.n_items)[:, None]
-            W = np.bincount((draws + offsets).ravel(), minlength=b * self.n_items)
-            yield W.reshape(b, self.n_items).astype(np.uint16)
-            done += b
-
-    def _cached(self) -> np.ndarray | None:
-        """Keep the resamples (as small integers) when they fit in about 64 MB."""
-        if self.resamples * self.n_items > CACHE_CELLS:
-            return None
-        if getattr(self, "_cache", None) is None:
-            blocks = list(self._generate())
-            self._cache = np.concatenate(blocks) if blocks else np.zeros((0, self.n_items))
-        return self._cache
 
 
 def _interval_cis(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -101,6 +102,7 @@ def agreement_page(request: HttpRequest, slug: str, queue_id: int) -> HttpRespon
     snapshots, rows = _trend(queue)
     latest = snapshots[-1] if snapshots else None
     context = {
+        "names": _reviewer_names(latest.report if latest else None),
         "membership": membership,
         "workspace": membership.workspace,
         "queue": queue,
@@ -112,6 +114,15 @@ def agreement_page(request: HttpRequest, slug: str, queue_id: int) -> HttpRespon
         "judgments_now": Judgment.objects.filter(queue=queue).count(),
     }
     return render(request, "evals/agreement.html", context)
+
+
+def _reviewer_names(report: dict | None) -> dict[int, str]:
+    ids = set()
+    for section in (report or {}).get("criteria", []):
+        for pair in (section.get("overall") or {}).get("cohen_pairs", []):
+            ids.update([pair["rater_a"], pair["rater_b"]])
+    users = get_user_model().objects.in_bulk([i for i in ids if isinstance(i, int)])
+    return {pk: user.get_full_name() or user.get_username() for pk, user in users.items()}
 
 
 @require_POST

@@ -62,6 +62,7 @@ def test_the_agreement_page_shows_the_latest_snapshot_and_its_trend(
     assert "Krippendorff&#x27;s alpha (ordinal)" in body
     assert 'data-chart="agreement-trend"' in body and 'id="agreement-trend"' in body
     assert body.count("<tr><td>20") >= 2  # a table row per snapshot and criterion
+    assert "Doc-A · Doc-B" in body  # Cohen's kappa per pair, with names for staff
     csv = client.get(url("queue-agreement-csv", workspace, queue)).content.decode()
     assert csv.splitlines()[0].startswith("computed_at,judgments,key,name,level,alpha")
     assert len(csv.splitlines()) == 1 + 2 * 4  # two snapshots x four measured criteria
