@@ -102,15 +102,16 @@ def run(size_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         int(args["judgments"]), int(args["per_item"]), int(args["reviewers"]), int(args["seed"])
     )
     queue.rubric_version  # noqa: B018
-    read, full = [], []
+    read, full, cpu = [], [], []
     report = None
     for _ in range(int(args["repeats"])):
         start = time.perf_counter()
         load_ratings(queue, criterion_specs(queue, list(queue.rubric_version.criteria.all())))
         read.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         report = queue_report(queue)
         full.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     assert report is not None
     label = (
         f"{report['judgment_count']:,} judgments, {report['item_count']:,} items, "
@@ -130,6 +131,8 @@ def run(size_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
             "case": f"full agreement report, {report['resamples']} resamples, {label}",
             "seconds": round(ours, 4),
             "ratio": round(ours / base, 3),
+            "cpu_seconds": round(statistics.median(cpu), 4),
+            "load_average": round(os.getloadavg()[0], 1),
             "under_2s": ours < 2.0,
         },
     ]

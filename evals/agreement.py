@@ -607,10 +607,10 @@ def compute(
     samples: dict[str, list[np.ndarray]] = {name: [] for name in functions}
     if resamples and n_items >= 2:
         resampler = resampler or Resampler(ratings.n_items, resamples, seed)
-        plan = Plan(recording.asked, ratings.n_items)
+        plan = Plan(recording.asked, ratings.n_items, item_columns, resampler.n_items)
         # One BLAS thread: many small products, and web/worker processes share the cores.
         with threadpool_limits(limits=1, user_api="blas"):
-            for W in resampler.chunks(item_columns):
+            for W in resampler.chunks():
                 replay = plan.replay(W)
                 for name, fn in functions.items():
                     samples[name].append(fn(stats, replay))
@@ -719,6 +719,11 @@ def _cohen_summary(
         finite = np.isfinite(samples)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_samples = np.where(finite, samples, 0).sum(axis=1) / finite.sum(axis=1)
+        # Kappa on small per-pair tables is biased low in resamples (pairs share few
+        # items), so the mean's percentile interval is shifted by the bootstrap bias.
+        good = mean_samples[np.isfinite(mean_samples)]
+        if good.size and np.isfinite(mean_point):
+            mean_samples = mean_samples - (good.mean() - mean_point)
     summary = _coefficient(
         "Mean Cohen's kappa over pairs of reviewers" + (" (quadratic weights)" if weighted else ""),
         mean_point,

@@ -16,7 +16,7 @@ from scipy import sparse
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 64  # bootstrap resamples per block: bounds memory at CHUNK x items floats
-CACHE_CELLS = 32_000_000
+CACHE_CELLS = 16_000_000
 STACK_COLUMNS = 64
 
 
@@ -62,23 +62,45 @@ class Recording(Weights):
 
 
 class Plan:
-    """The sums a set of coefficients needs, stacked into one items x K matrix."""
+    """The sums a set of coefficients needs, stacked into one items x K matrix.
 
-    def __init__(self, asked: list[Any], n_items: int):
-        columns, self.layout = [], []
+    With ``columns`` (this set's items as positions among ``n_total`` items) the
+    stacked sums are laid out over all ``n_total`` items, zero elsewhere, so the
+    resample weights of the whole queue are used as they are, without copying.
+    """
+
+    def __init__(
+        self,
+        asked: list[Any],
+        n_items: int,
+        columns: np.ndarray | None = None,
+        n_total: int | None = None,
+    ):
+        spread = None
+        if columns is not None:
+            n_total = n_total or int(columns.max()) + 1
+            spread = sparse.csr_matrix(
+                (np.ones(len(columns)), (columns, np.arange(len(columns)))),
+                shape=(n_total, n_items),
+            )
+        stacked_columns, self.layout, self.sparse = [], [], []
         width = 0
         for entry in asked:
-            if isinstance(entry, np.ndarray):
-                columns.append(entry.reshape(-1, 1))
-                self.layout.append(("vector", width, width + 1))
-                width += 1
-            elif entry.shape[1] <= STACK_COLUMNS:
-                columns.append(entry.toarray())
-                self.layout.append(("matrix", width, width + entry.shape[1]))
-                width += entry.shape[1]
+            matrix = (
+                sparse.csr_matrix(entry.reshape(-1, 1)) if isinstance(entry, np.ndarray) else entry
+            )
+            if spread is not None:
+                matrix = spread @ matrix
+            if matrix.shape[1] <= STACK_COLUMNS:
+                stacked_columns.append(matrix.toarray())
+                kind = "vector" if isinstance(entry, np.ndarray) else "matrix"
+                self.layout.append((kind, width, width + matrix.shape[1]))
+                width += matrix.shape[1]
             else:
-                self.layout.append(("sparse", 0, 0))
-        stacked = np.hstack(columns) if columns else np.zeros((n_items, 0))
+                self.layout.append(("sparse", len(self.sparse), 0))
+                self.sparse.append(sparse.csr_matrix(matrix))
+        rows = n_total if spread is not None else n_items
+        stacked = np.hstack(stacked_columns) if stacked_columns else np.zeros((rows, 0))
         # Resample sums need no 1e-9 precision (the point estimate is exact float64).
         self.stacked = stacked.astype(np.float32)
 
@@ -92,7 +114,7 @@ class Replay(Weights):
     def __init__(self, matrix: np.ndarray, plan: Plan):
         super().__init__(matrix)
         self.plan = plan
-        self.products = (matrix.astype(np.float32) @ plan.stacked).astype(np.float64)
+        self.products = (matrix.astype(np.float32, copy=False) @ plan.stacked).astype(np.float64)
         self.position = 0
         self.sparse_cache: dict[int, np.ndarray] = {}
 
@@ -109,10 +131,9 @@ class Replay(Weights):
         kind, start, stop = self._next()
         if kind == "matrix":
             return self.products[:, start:stop]
-        key = id(M)
-        if key not in self.sparse_cache:
-            self.sparse_cache[key] = super().counts(M)
-        return self.sparse_cache[key]
+        if start not in self.sparse_cache:
+            self.sparse_cache[start] = super().counts(self.plan.sparse[start])
+        return self.sparse_cache[start]
 
 
 class Resampler:
@@ -129,11 +150,13 @@ class Resampler:
 
     def chunks(self, columns: np.ndarray | None = None) -> Iterator[np.ndarray]:
         """Float weight blocks (at most CHUNK resamples x items), the same on every call."""
+        if columns is not None and _is_identity(columns, self.n_items):
+            columns = None  # every item: no copy needed
         cache = self._cached()
         if cache is not None:
             for start in range(0, self.resamples, CHUNK):
                 block = cache[start : start + CHUNK]
-                yield (block if columns is None else block[:, columns]).astype(np.float32)
+                yield block if columns is None else block[:, columns]
             return
         for block in self._generate():
             yield (block if columns is None else block[:, columns]).astype(np.float32)
@@ -150,10 +173,18 @@ class Resampler:
             done += b
 
     def _cached(self) -> np.ndarray | None:
-        """Keep the resamples (as small integers) when they fit in about 64 MB."""
+        """Keep the resamples (as float32) when they fit in about 64 MB."""
         if self.resamples * self.n_items > CACHE_CELLS:
             return None
         if getattr(self, "_cache", None) is None:
             blocks = list(self._generate())
-            self._cache = np.concatenate(blocks) if blocks else np.zeros((0, self.n_items))
+            self._cache = (
+                np.concatenate(blocks).astype(np.float32)
+                if blocks
+                else np.zeros((0, self.n_items), dtype=np.float32)
+            )
         return self._cache
+
+
+def _is_identity(columns: np.ndarray, n_items: int) -> bool:
+    return len(columns) == n_items and bool((columns == np.arange(n_items)).all())
