@@ -22,7 +22,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

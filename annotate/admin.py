@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from . import models
+from .rubrics import publish
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,6 +39,17 @@ class RubricAdmin(admin.ModelAdmin):
 class RubricVersionAdmin(admin.ModelAdmin):
     list_display = ["rubric", "number", "status", "published_at"]
     inlines = [CriterionInline]
+    actions = ["publish_versions"]
+
+    @admin.action(description="Publish the selected draft versions")
+    def publish_versions(self, request, queryset) -> None:
+        for version in queryset:
+            try:
+                publish(version)
+            except ValidationError as exc:
+                self.message_user(request, f"{version}: {exc.messages[0]}", messages.ERROR)
+            else:
+                self.message_user(request, f"{version} published.", messages.SUCCESS)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None or not obj.is_published

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import audit
 from .assignment import retake_slot
 from .models import (
     Assignment,
@@ -241,6 +242,7 @@ def edit_judgment(
     criteria: Sequence[Criterion],
     raw: Mapping[str, Any],
     now: datetime | None = None,
+    actor=None,
 ) -> SubmitResult:
     """Change a judgment's answers, keeping the earlier answers as a revision."""
     now = now or timezone.now()
@@ -259,6 +261,15 @@ def edit_judgment(
         )
         Judgment.objects.filter(pk=locked.pk).update(
             answers=answers, revision=F("revision") + 1, updated_at=now
+        )
+        audit.record(
+            locked.queue.workspace_id,
+            actor or locked.reviewer,
+            "judgment.edit",
+            locked,
+            f"Judgment {locked.pk} edited (revision {locked.revision} kept)",
+            previous=locked.answers,
+            current=answers,
         )
     locked.refresh_from_db()
     return SubmitResult(Outcome.SAVED, judgment=locked, answers=answers)

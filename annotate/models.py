@@ -255,6 +255,9 @@ class Queue(models.Model):
     order = models.CharField(max_length=20, choices=Order.choices, default=Order.RANDOM)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     due_date = models.DateField(null=True, blank=True)
+    # Blind options: model names are never shown; these control what else reviewers see.
+    show_metadata = models.BooleanField(default=False)
+    shuffle_sides = models.BooleanField(default=True)
     items_total = models.PositiveIntegerField(default=0)
     items_complete = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -453,3 +456,88 @@ class JudgmentRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.revision} of judgment {self.judgment_id}"
+
+
+class AuditEvent(models.Model):
+    """One entry of a workspace's append-only audit log.
+
+    Rows are only ever inserted (``annotate.audit.record``); ``save`` refuses updates,
+    ``delete`` refuses deletion, and on PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=60, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link that makes its holder a member of a workspace.
+
+    Only a SHA-256 hash of the token is stored; the token itself appears once, in the
+    link shown to the admin (and in the e-mail when e-mail is configured).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
+    cohorts = models.ManyToManyField(Cohort, related_name="invitations", blank=True)
+    expertise = models.CharField(max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_accepted",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_valid"),
+        ]
+        indexes = [models.Index(fields=["workspace", "created_at"], name="invitation_ws_time")]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.workspace} ({self.email or 'link'})"
+
+    def state(self, now=None) -> str:
+        now = now or timezone.now()
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "pending"

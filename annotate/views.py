@@ -71,13 +71,14 @@ def _grade_context(
     values: dict | None = None,
     errors: dict | None = None,
     message: str = "",
+    criteria: list[Criterion] | None = None,
 ) -> dict:
     mine = Judgment.objects.filter(queue=queue, reviewer=request.user).count()
     return {
         "membership": membership,
         "workspace": membership.workspace,
         "queue": queue,
-        "criteria": _criteria(queue),
+        "criteria": criteria if criteria is not None else _criteria(queue),
         "assignment": assignment,
         "item": assignment.item if assignment else None,
         "values": values or {},
@@ -136,7 +137,13 @@ def submit(request: HttpRequest, slug: str, queue_id: int, assignment_id: int) -
     result = submit_judgment(queue, assignment, criteria, raw)
     if result.outcome == Outcome.INVALID:
         context = _grade_context(
-            request, membership, queue, assignment, values=raw, errors=result.errors
+            request,
+            membership,
+            queue,
+            assignment,
+            values=raw,
+            errors=result.errors,
+            criteria=criteria,
         )
         return _render_grade(request, context, status=422)
     if result.outcome == Outcome.SAVED and assignment.item.is_gold:
@@ -147,9 +154,10 @@ def submit(request: HttpRequest, slug: str, queue_id: int, assignment_id: int) -
         return redirect(reverse("grade", args=[slug, queue.pk]))
     message = "" if result.outcome == Outcome.SAVED else result.message
     following = claim_next(queue, request.user)
-    return _render_grade(
-        request, _grade_context(request, membership, queue, following, message=message)
+    context = _grade_context(
+        request, membership, queue, following, message=message, criteria=criteria
     )
+    return _render_grade(request, context)
 
 
 @require_POST

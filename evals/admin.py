@@ -21,6 +21,19 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
 
 
+@admin.register(models.SamplingRule)
+class SamplingRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "queue", "strategy", "schedule", "active", "next_run_at"]
+    list_filter = ["workspace", "strategy", "schedule", "active"]
+
+
+@admin.register(models.SamplingRun)
+class SamplingRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "rule", "trigger", "status", "picked", "added", "created_at"]
+    list_filter = ["status", "trigger"]
+    exclude = ["picks"]
+
+
 @admin.register(models.AgreementSnapshot)
 class AgreementSnapshotAdmin(admin.ModelAdmin):
     list_display = ["id", "queue", "computed_at", "judgment_count"]

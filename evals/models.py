@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotate.models import Workspace
@@ -134,6 +134,199 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IngestChunk(models.Model):
+    """One chunk of an uploaded file (a byte range), ingested in one transaction.
+
+    The chunk's counts are written in the same transaction as its logs, so a worker
+    killed mid-chunk leaves nothing behind and the retried chunk redoes only its lines.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="ingest_chunks")
+    index = models.PositiveIntegerField()
+    start_offset = models.PositiveBigIntegerField()
+    end_offset = models.PositiveBigIntegerField()
+    first_line = models.PositiveBigIntegerField()
+    lines = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    lines_read = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicate = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="ingest_chunk_unique"),
+            models.CheckConstraint(
+                condition=Q(status="pending")
+                | Q(lines_read=F("accepted") + F("duplicate") + F("rejected")),
+                name="ingest_chunk_counts_add_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id}"
+
+
+class SamplingRule(models.Model):
+    """Which logs go into a review queue, how many, and how often."""
+
+    class Strategy(models.TextChoices):
+        RATE = "rate", "A share of matching logs"
+        FIXED = "fixed", "A fixed number per run"
+        QUOTA = "quota", "A quota per stratum"
+        NEGATIVE_FIRST = "negative_first", "Logs users disliked first"
+
+    class Schedule(models.TextChoices):
+        MANUAL = "manual", "Only when run by hand"
+        EVERY_N_MINUTES = "minutes", "Every N minutes"
+        HOURLY = "hourly", "Hourly"
+        DAILY = "daily", "Daily"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="sampling_rules"
+    )
+    name = models.CharField(max_length=200)
+    queue = models.ForeignKey(
+        "annotate.Queue", on_delete=models.CASCADE, related_name="sampling_rules"
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="sampling_rules"
+    )
+    # Filters: {"model_names": [...], "model_versions": [...], "since": iso, "until": iso,
+    # "last_hours": n, "metadata": {key: value}, "feedback_negative": bool,
+    # "text_contains": str, "min_length": n, "max_length": n}
+    filters = models.JSONField(default=dict, blank=True)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.RATE)
+    rate = models.FloatField(null=True, blank=True, help_text="Share of matching logs, 0–1.")
+    count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Logs per run (fixed), or per stratum (quota)."
+    )
+    strata = models.JSONField(
+        default=list, blank=True, help_text='Stratum keys: "model_version", "metadata.topic".'
+    )
+    seed = models.BigIntegerField(default=0)
+    schedule = models.CharField(max_length=20, choices=Schedule.choices, default=Schedule.MANUAL)
+    every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="sampling_rule_name_unique"),
+            models.CheckConstraint(
+                condition=Q(rate__isnull=True) | Q(rate__gt=0, rate__lte=1),
+                name="sampling_rule_rate_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["next_run_at"], condition=Q(active=True), name="sampling_due")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SamplingRun(models.Model):
+    """One run of a rule: its frozen pick list, and what it found and added."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    rule = models.ForeignKey(SamplingRule, on_delete=models.CASCADE, related_name="runs")
+    job = models.OneToOneField(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="sampling_run"
+    )
+    trigger = models.CharField(max_length=20, default="manual")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    planned = models.BooleanField(default=False)
+    picks = models.JSONField(default=list, blank=True, help_text="[log id, stratum] pairs.")
+    considered = models.PositiveIntegerField(default=0)
+    picked = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    skipped_duplicates = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    by_stratum = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["rule", "created_at"], name="sampling_run_rule")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.rule_id}"
+
+
+class QueuedLog(models.Model):
+    """A log that entered a queue (by sampling): never the same log twice in one queue."""
+
+    queue = models.ForeignKey("annotate.Queue", on_delete=models.CASCADE, related_name="+")
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="queued")
+    run = models.ForeignKey(
+        SamplingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="queued"
+    )
+    item = models.ForeignKey(
+        "annotate.Item", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stratum = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "log"], name="queued_log_once_per_queue")
+        ]
+        indexes = [models.Index(fields=["run"], name="queued_log_run")]
+
+    def __str__(self) -> str:
+        return f"log {self.log_id} in queue {self.queue_id}"
+
+
+class ImportedReviewer(models.Model):
+    """A reviewer who exists only through imported labels: an inactive user with a label.
+
+    ``label`` is the reviewer id the imported file used (an export's pseudonym, or a
+    team's own id). Exports show the label again, so export → import → export keeps
+    the same reviewer column.
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="imported_reviewers"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_as"
+    )
+    label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "label"], name="imported_reviewer_label_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "user"], name="imported_reviewer_user_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 # --- Agreement, reviewer quality, gold, calibration, adjudication (issue 6) ---------------

@@ -1,12 +1,50 @@
 from celery import shared_task
 
-from . import jobs
+from . import ingest_jobs, jobs, sampling
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def requeue_stale_jobs() -> int:
     """Re-send jobs whose worker died mid-run (their heartbeat went stale)."""
     return jobs.requeue_stale_jobs()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def ingest_file(job_id: int) -> None:
+    """Plan an uploaded file's chunks and send one ``ingest_chunk`` task per chunk."""
+    ingest_jobs.run_ingest_job(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def ingest_chunk(job_id: int, index: int) -> None:
+    """Ingest one chunk of a file in one transaction (a re-delivered chunk is a no-op)."""
+    try:
+        ingest_jobs.run_chunk(job_id, index)
+    except Exception as exc:
+        job = jobs.Job.objects.filter(pk=job_id).first()
+        if job is not None:
+            jobs.fail(job, f"Chunk {index} failed: {exc}")
+        raise
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_sampling(job_id: int) -> None:
+    """One sampling run: freeze the picks, then add them to the queue batch by batch."""
+    sampling.run_job(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_due_sampling_rules() -> int:
+    """Beat: start a run for every sampling rule whose schedule is due."""
+    return sampling.run_due_rules()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_export(job_id: int) -> None:
+    """Write a large export's files (see evals.export_jobs)."""
+    from .export_jobs import run_export_job
+
+    run_export_job(job_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views, views_agreement
 
@@ -6,6 +6,9 @@ Q = "w/<slug:slug>/queues/<int:queue_id>/"
 
 urlpatterns = [
     path("w/<slug:slug>/jobs/<int:job_id>/", views.job_progress, name="job-progress"),
+    path("", include("evals.urls_ingest")),
+    path("", include("evals.urls_sampling")),
+    path("", include("evals.urls_exports")),
     path(Q + "agreement/", views_agreement.agreement_page, name="queue-agreement"),
     path(
         Q + "agreement/compute/", views_agreement.agreement_compute, name="queue-agreement-compute"

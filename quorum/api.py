@@ -17,6 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from evals.api_common import ApiError, BadCursor, RateLimited, check_rate
 from evals.models import ApiToken
 from evals.tokens import verify_token
 
@@ -29,6 +30,7 @@ class TokenAuth(HttpBearer):
         if found is not None:
             request.api_token = found  # type: ignore[attr-defined]
             request.workspace = found.workspace  # type: ignore[attr-defined]
+            check_rate(found.pk)
         return found
 
 
@@ -73,6 +75,23 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, "error", str(exc))
 
 
+@api.exception_handler(BadCursor)
+def _bad_cursor(request: HttpRequest, exc: BadCursor) -> HttpResponse:
+    return error_response(request, 400, "bad_cursor", "The pagination cursor is not valid.")
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = error_response(request, 429, "rate_limited", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+
 @api.get("/whoami", tags=["auth"], summary="The workspace this token belongs to")
 def whoami(request: HttpRequest) -> dict[str, str]:
     token: ApiToken = request.api_token  # type: ignore[attr-defined]
@@ -80,3 +99,11 @@ def whoami(request: HttpRequest) -> dict[str, str]:
 
 
 # Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)
+
+from annotate.api import router as annotate_router  # noqa: E402
+from evals import api_ingest  # noqa: E402
+from evals.api_exports import router as exports_router  # noqa: E402
+
+api.add_router("/logs", api_ingest.router)
+api.add_router("/", annotate_router)
+api.add_router("/", exports_router)

@@ -21,7 +21,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    """The variable's value; unset and empty both mean the default."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "ninja",
     "template_partials",
     "csp",
+    "axes",
     "annotate",
     "evals",
 ]
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "quorum.middleware.HtmxLoginRedirectMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quorum.urls"
@@ -139,12 +143,13 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -173,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.enqueue_agreement_snapshots",
         "schedule": 60.0,
     },
+    "run-due-sampling-rules": {
+        "task": "evals.tasks.run_due_sampling_rules",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -183,11 +192,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "quorum.auth_backends.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after 5 failures for one username from one address, that pair is
+# locked out for 15 minutes. Unknown usernames are counted exactly like known ones, so
+# the answers do not tell them apart.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+SESSION_SAVE_EVERY_REQUEST = True  # the session lasts SESSION_COOKIE_AGE after the last request
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
@@ -256,6 +281,23 @@ LOGGING = {
 # --- Quorum ---------------------------------------------------------------------------
 
 QUORUM_DEFAULT_LEASE_SECONDS = env_int("QUORUM_DEFAULT_LEASE_SECONDS", 15 * 60)
+
+# Ingest: limits on what comes in, and how files are cut into chunks for the workers.
+QUORUM_UPLOAD_MAX_BYTES = env_int("QUORUM_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+QUORUM_API_MAX_BODY_BYTES = env_int("QUORUM_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
+QUORUM_INGEST_MAX_LINE_BYTES = env_int("QUORUM_INGEST_MAX_LINE_BYTES", 1024 * 1024)
+QUORUM_INGEST_MAX_FIELD_CHARS = env_int("QUORUM_INGEST_MAX_FIELD_CHARS", 200_000)
+QUORUM_INGEST_MAX_DEPTH = env_int("QUORUM_INGEST_MAX_DEPTH", 20)
+QUORUM_INGEST_MAX_REPORTED = env_int("QUORUM_INGEST_MAX_REPORTED", 1000)
+QUORUM_INGEST_CHUNK_LINES = env_int("QUORUM_INGEST_CHUNK_LINES", 20_000)
+QUORUM_INGEST_BATCH = env_int("QUORUM_INGEST_BATCH", 2000)
+# Pause (seconds) after each batch: only for tests that must kill a worker mid-chunk.
+QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS", "0") or 0)
+
+# Sampling: items are added in batches, one transaction each.
+QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
+# Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
+QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
 # Agreement snapshots: after every N new judgments, or when changed and older than the interval.
 QUORUM_AGREEMENT_EVERY_N = env_int("QUORUM_AGREEMENT_EVERY_N", 50)
 QUORUM_AGREEMENT_INTERVAL_MINUTES = env_int("QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)

@@ -62,6 +62,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users; real PBKDF2 costs seconds on a busy machine."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- Named users ------------------------------------------------------------------------
 
 

@@ -1,0 +1,179 @@
+"""API for queues, items and judgments: list queues with progress, add items, read judgments.
+
+Every lookup is scoped to the token's workspace; another workspace's queue is 404.
+Listings are cursor-paginated (``cursor`` from the previous page's ``next_cursor``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from evals.api_common import paginate, responses
+from evals.exports import reviewer_map
+
+from .items import add_items
+from .models import Judgment, Queue
+
+router = Router(tags=["queues"])
+MAX_ITEMS_PER_CALL = 1000
+
+
+class QueueOut(Schema):
+    id: int
+    name: str
+    kind: str
+    status: str
+    rubric: str
+    rubric_version: int
+    judgments_per_item: int
+    items_total: int
+    items_complete: int
+    progress: float = Field(description="Share of items with all their judgments, 0 to 1.")
+
+
+class QueuePage(Schema):
+    results: list[QueueOut]
+    next_cursor: str | None
+
+
+class PageQuery(Schema):
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+    limit: int = Field(100, ge=1, le=500)
+
+
+class ItemIn(Schema):
+    input_text: str = ""
+    input_messages: list[dict[str, Any]] = []
+    output: str = Field(..., min_length=1)
+    model_name: str = Field("", max_length=200)
+    model_version: str = Field("", max_length=200)
+    metadata: dict[str, Any] = {}
+
+
+class ItemsIn(Schema):
+    items: list[ItemIn] = Field(..., min_length=1, max_length=MAX_ITEMS_PER_CALL)
+
+
+class ItemsCreated(Schema):
+    created: int
+    ids: list[int]
+
+
+class JudgmentOut(Schema):
+    id: int
+    item_id: int
+    queue_id: int
+    reviewer: str = Field(description="Pseudonymous reviewer id, stable within the workspace.")
+    rubric_version_id: int
+    answers: dict[str, Any]
+    time_spent_ms: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class JudgmentPage(Schema):
+    results: list[JudgmentOut]
+    next_cursor: str | None
+
+
+class JudgmentQuery(PageQuery):
+    queue_id: int | None = None
+    since: datetime | None = Field(None, description="Only judgments created at or after this.")
+
+
+def _queue_out(queue: Queue) -> QueueOut:
+    total = queue.items_total
+    return QueueOut(
+        id=queue.pk,
+        name=queue.name,
+        kind=queue.kind,
+        status=queue.status,
+        rubric=queue.rubric_version.rubric.name,
+        rubric_version=queue.rubric_version.number,
+        judgments_per_item=queue.judgments_per_item,
+        items_total=total,
+        items_complete=queue.items_complete,
+        progress=round(queue.items_complete / total, 6) if total else 0.0,
+    )
+
+
+def get_queue(request: HttpRequest, queue_id: int) -> Queue:
+    queue = (
+        Queue.objects.select_related("rubric_version__rubric")
+        .filter(workspace=request.workspace, pk=queue_id)  # type: ignore[attr-defined]
+        .first()
+    )
+    if queue is None:
+        raise Http404
+    return queue
+
+
+@router.get("/queues", response=responses({200: QueuePage}), summary="Queues and their progress")
+def list_queues(request: HttpRequest, page: Query[PageQuery]) -> dict:
+    qs = Queue.objects.filter(workspace=request.workspace).select_related(  # type: ignore[attr-defined]
+        "rubric_version__rubric"
+    )
+    rows, cursor = paginate(qs, "queues", page.cursor, page.limit)
+    return {"results": [_queue_out(q) for q in rows], "next_cursor": cursor}
+
+
+@router.get(
+    "/queues/{queue_id}", response=responses({200: QueueOut}), summary="One queue and its progress"
+)
+def get_queue_detail(request: HttpRequest, queue_id: int) -> QueueOut:
+    return _queue_out(get_queue(request, queue_id))
+
+
+@router.post(
+    "/queues/{queue_id}/items",
+    response=responses({201: ItemsCreated}),
+    summary="Add items to a queue",
+)
+def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> Status:
+    queue = get_queue(request, queue_id)
+    with transaction.atomic():
+        created = add_items(queue, [item.dict() for item in payload.items])
+    return Status(201, {"created": len(created), "ids": [item.pk for item in created]})
+
+
+@router.get(
+    "/judgments",
+    response=responses({200: JudgmentPage}),
+    tags=["judgments"],
+    summary="Read judgments",
+)
+def list_judgments(request: HttpRequest, query: Query[JudgmentQuery]) -> dict:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    qs = Judgment.objects.filter(queue__workspace=workspace)
+    scope = "judgments"
+    if query.queue_id is not None:
+        qs = qs.filter(queue_id=get_queue(request, query.queue_id).pk)
+        scope += f":q{query.queue_id}"
+    if query.since is not None:
+        qs = qs.filter(created_at__gte=query.since)
+        scope += f":s{query.since.isoformat()}"
+    rows, cursor = paginate(qs, scope, query.cursor, query.limit)
+    reviewers = reviewer_map(workspace, {j.reviewer_id for j in rows})
+    results = [
+        JudgmentOut(
+            id=j.pk,
+            item_id=j.item_id,
+            queue_id=j.queue_id,
+            reviewer=reviewers[j.reviewer_id].label,
+            rubric_version_id=j.rubric_version_id,
+            answers=j.answers,
+            time_spent_ms=j.time_spent_ms,
+            revision=j.revision,
+            created_at=j.created_at,
+            updated_at=j.updated_at,
+        )
+        for j in rows
+    ]
+    return {"results": results, "next_cursor": cursor}

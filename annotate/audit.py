@@ -1,0 +1,31 @@
+"""The append-only audit log: who changed what, and when."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEvent, Workspace
+
+
+def record(
+    workspace: Workspace | int,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    summary: str = "",
+    **details: Any,
+) -> AuditEvent:
+    """Append one event. ``action`` is a dotted name such as ``rubric.publish``."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    return AuditEvent.objects.create(
+        workspace_id=workspace_id,
+        actor_id=actor_id,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        summary=summary[:300],
+        details=details,
+    )

@@ -1,0 +1,77 @@
+"""Members, roles, expertise and cohorts of a workspace (what the admins' People page does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Cohort, Membership, Role, Workspace
+
+
+class PeopleError(ValidationError):
+    """A membership change broke a rule; ``message_dict`` names the field when it can."""
+
+
+def _other_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def update_member(
+    membership: Membership, *, role: str, expertise: str, cohorts: Iterable[Cohort]
+) -> Membership:
+    """Set a member's role, expertise and cohorts (a reviewer may be in several)."""
+    cohorts = list(cohorts)
+    if role not in Role.values:
+        raise PeopleError({"role": "Choose a role."})
+    if membership.role == Role.ADMIN and role != Role.ADMIN and not _other_admins(membership):
+        raise PeopleError({"role": "A workspace needs at least one admin."})
+    if any(c.workspace_id != membership.workspace_id for c in cohorts):
+        raise PeopleError({"cohorts": "Choose cohorts of this workspace."})
+    with transaction.atomic():
+        membership.role = role
+        membership.expertise = expertise.strip()[:200]
+        membership.save(update_fields=["role", "expertise"])
+        workspace_cohorts = Cohort.objects.filter(workspace_id=membership.workspace_id)
+        wanted = {c.pk for c in cohorts}
+        for cohort in workspace_cohorts:
+            if cohort.pk in wanted:
+                cohort.members.add(membership.user_id)
+            else:
+                cohort.members.remove(membership.user_id)
+    return membership
+
+
+def remove_member(membership: Membership) -> None:
+    """Take someone out of the workspace and its cohorts. Their judgments stay."""
+    if membership.role == Role.ADMIN and not _other_admins(membership):
+        raise PeopleError("A workspace needs at least one admin.")
+    with transaction.atomic():
+        for cohort in Cohort.objects.filter(workspace_id=membership.workspace_id):
+            cohort.members.remove(membership.user_id)
+        membership.delete()
+
+
+def create_cohort(workspace: Workspace, name: str, description: str = "") -> Cohort:
+    name = name.strip()
+    if not name:
+        raise PeopleError({"name": "Give the cohort a name."})
+    if Cohort.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise PeopleError({"name": f"There is already a cohort called “{name}”."})
+    return Cohort.objects.create(workspace=workspace, name=name, description=description.strip())
+
+
+def cohort_ids_by_user(workspace: Workspace) -> dict[int, set[int]]:
+    """{user id: {cohort ids}} for every cohort of the workspace, in one query."""
+    through = Cohort.members.through
+    result: dict[int, set[int]] = {}
+    for user_id, cohort_id in through.objects.filter(cohort__workspace=workspace).values_list(
+        "user_id", "cohort_id"
+    ):
+        result.setdefault(user_id, set()).add(cohort_id)
+    return result

@@ -1,0 +1,156 @@
+"""POST /api/v1/logs: push production logs as a JSON array or JSONL, gzip accepted.
+
+The body is read as a stream, line by line, through the same ``evals.ingest``
+pipeline the uploads use. The answer counts accepted / duplicate / rejected lines
+and lists the rejected ones with their line numbers and reason codes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Router
+
+from quorum.api import error_response
+
+from .ingest import Reason, Report, ingest_lines, iter_lines
+from .models import Log, Source
+
+router = Router(tags=["logs"])
+
+GZIP_TYPES = {"application/gzip", "application/x-gzip"}
+JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "text/plain"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class _Limited(io.RawIOBase):
+    """A readable stream that raises BodyTooLarge after ``limit`` bytes."""
+
+    def __init__(self, stream, limit: int) -> None:
+        self.stream, self.limit, self.seen = stream, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        self.seen += len(data)
+        if self.seen > self.limit:
+            raise BodyTooLarge
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _body_stream(request: HttpRequest, limit: int):
+    content_type = request.content_type or ""
+    encoding = request.headers.get("Content-Encoding", "").lower()
+    raw = io.BufferedReader(_Limited(request, limit))
+    if encoding == "gzip" or content_type in GZIP_TYPES:
+        # The decompressed size is limited too (a small gzip can hold a huge body).
+        return io.BufferedReader(_Limited(gzip.GzipFile(fileobj=raw), limit))
+    return raw
+
+
+def _array_lines(body: bytes) -> list[tuple[int, bytes]] | None:
+    """A JSON array body as numbered lines (one per element); None if it is not an array."""
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(value, list):
+        return None
+    return [(n, json.dumps(element).encode()) for n, element in enumerate(value, 1)]
+
+
+def _source(request: HttpRequest, name: str) -> Source:
+    source, _ = Source.objects.get_or_create(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        name=name[:100] or "api",
+    )
+    return source
+
+
+@router.post("", summary="Ingest logs (JSON array or JSONL; gzip accepted)")
+def post_logs(request: HttpRequest, source: str = "api") -> Any:
+    limit = settings.QUORUM_API_MAX_BODY_BYTES
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > limit:
+        return _too_large(request, limit)
+    log_source = _source(request, source)
+    content_type = request.content_type or ""
+    try:
+        stream = _body_stream(request, limit)
+        head = stream.peek(64)[:64].lstrip()
+        if content_type not in JSONL_TYPES and (
+            content_type == "application/json" or head.startswith(b"[")
+        ):
+            body = stream.read()
+            lines = _array_lines(body)
+            if lines is None and content_type == "application/json":
+                return error_response(
+                    request, 400, Reason.INVALID_JSON, "The body is not a JSON array."
+                )
+            report = ingest_lines(log_source, lines or iter_lines(io.BytesIO(body)))
+        else:
+            report = ingest_lines(log_source, iter_lines(stream))
+    except BodyTooLarge:
+        return _too_large(request, limit)
+    except (OSError, EOFError, zlib.error):
+        return error_response(request, 400, "invalid_gzip", "The gzip body could not be read.")
+    return _answer(request, report)
+
+
+def _too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    return error_response(
+        request, 413, Reason.FILE_TOO_LARGE, f"The body is over the limit of {limit} bytes."
+    )
+
+
+def _answer(request: HttpRequest, report: Report) -> dict[str, Any]:
+    return {
+        "lines_read": report.lines_read,
+        "accepted": report.accepted,
+        "duplicate": report.duplicate,
+        "rejected": report.rejected,
+        "reasons": dict(report.reasons),
+        "errors": [
+            {"line": line, "reason": reason, "message": message}
+            for line, reason, message in report.errors
+        ],
+    }
+
+
+@router.get("/{external_id}", summary="One log of this workspace, by source and external id")
+def get_log(request: HttpRequest, external_id: str, source: str = "api") -> dict[str, Any]:
+    log = (
+        Log.objects.filter(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            source__name=source,
+            external_id=external_id,
+        )
+        .values(
+            "external_id",
+            "timestamp",
+            "model_name",
+            "model_version",
+            "input_text",
+            "input_messages",
+            "output",
+            "metadata",
+            "feedback",
+            "redacted",
+        )  # fmt: skip
+        .first()
+    )
+    if log is None:
+        raise Http404
+    return log

@@ -1,0 +1,86 @@
+"""Export jobs: large exports run on a Celery worker and leave files to download.
+
+The job row's ``params`` hold the export spec (with its ``snapshot_at``, the job's
+creation time), so a re-run after a crash writes the very same bytes. Files live
+under ``MEDIA_ROOT/exports/<job id>/``; a run writes into a fresh temporary folder
+and swaps it in when complete, so a half-written export is never served.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from annotate.models import Workspace
+
+from . import jobs
+from .exports import ExportSpec, count_rows, spec_from_dict, write_export
+from .models import Job
+
+KIND = "export"
+TASK = "evals.tasks.run_export"
+# Exports reading more judgments than this run as a job instead of streaming directly.
+DIRECT_LIMIT = getattr(settings, "QUORUM_EXPORT_DIRECT_LIMIT", 20_000)
+
+
+def exports_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports"
+
+
+def export_dir(job: Job) -> Path:
+    return exports_root() / str(job.pk)
+
+
+def start_export(workspace: Workspace, spec: ExportSpec, user=None) -> Job:
+    """Queue an export job for ``spec``; its task runs once the transaction commits."""
+    return jobs.create_job(
+        workspace, KIND, TASK, params=spec.as_dict(), user=user, total=count_rows(workspace, spec)
+    )
+
+
+def run_export_job(job_id: int) -> None:
+    job = jobs.start(job_id)
+    if job is None:
+        return
+    try:
+        spec = spec_from_dict(job.workspace, job.params)
+        final = export_dir(job)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{job.pk}-", dir=final.parent))
+        manifest = write_export(
+            job.workspace, spec, work, progress=lambda n: jobs.beat(job, n, job.total)
+        )
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+        jobs.succeed(job, {"files": manifest["files"], "counts": manifest["counts"]})
+    except Exception as exc:  # the job row records why; the worker stays up
+        jobs.fail(job, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def export_jobs(workspace: Workspace):
+    return Job.objects.filter(workspace=workspace, kind=KIND)
+
+
+def job_files(job: Job) -> list[dict[str, Any]]:
+    """The job's files (data, README, manifest) with sizes and checksums, once it succeeded."""
+    if job.status != Job.Status.SUCCEEDED:
+        return []
+    files = list(job.result.get("files", []))
+    manifest = export_dir(job) / "manifest.json"
+    if manifest.exists():
+        files.append({"name": "manifest.json", "bytes": manifest.stat().st_size, "sha256": None})
+    return files
+
+
+def file_path(job: Job, name: str) -> Path | None:
+    """The path of one of the job's files, or None (unknown name, not finished, deleted)."""
+    if name not in {f["name"] for f in job_files(job)}:
+        return None
+    path = export_dir(job) / name
+    return path if path.is_file() else None

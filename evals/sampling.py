@@ -1,0 +1,452 @@
+"""Sampling rules: which production logs go into a review queue, deterministically.
+
+Every log gets a seeded hash computed in the database (``hashtextextended`` on
+PostgreSQL, a registered SHA-256 function on SQLite) from its source and external
+id and the rule's seed. Strategies read that hash:
+
+- rate: a log is picked when its hash falls in the lowest ``rate`` share of the range;
+- fixed: the ``count`` matching logs with the lowest hashes;
+- quota: the ``count`` lowest hashes within each stratum (e.g. topic × model version);
+- negative_first: like fixed, but logs with negative end-user feedback come first.
+
+So the same rule over the same logs picks the same logs. Logs already in the
+target queue are never picked again (``QueuedLog`` has a unique (queue, log)).
+
+A run first freezes its pick list on the ``SamplingRun`` row, then adds the items
+in batches, each batch in one transaction with its ``QueuedLog`` rows. A worker
+killed mid-run and retried reuses the frozen list and skips what is already in,
+so it ends with exactly the items an uninterrupted run would have added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, Window
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Concat, Length, RowNumber
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from annotate.items import add_items
+from annotate.models import Queue
+
+from . import jobs
+from .models import Job, Log, QueuedLog, SamplingRule, SamplingRun
+
+JOB_KIND = "sampling"
+JOB_TASK = "evals.tasks.run_sampling"
+SQLITE_HASH = "quorum_sample_hash"
+STRATUM_SEPARATOR = " · "
+METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,60}$")
+SCHEDULE_MINUTES = {
+    SamplingRule.Schedule.HOURLY: 60,
+    SamplingRule.Schedule.DAILY: 24 * 60,
+}
+
+
+class RuleError(ValueError):
+    pass
+
+
+# --- The seeded hash ------------------------------------------------------------------------
+
+
+def python_hash(text: str, seed: int) -> int:
+    """SQLite's sample hash: the first 8 bytes of SHA-256 as a signed 64-bit integer."""
+    digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """Connected from ``EvalsConfig.ready`` to the ``connection_created`` signal."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_HASH, 2, python_hash, deterministic=True)
+
+
+class SampleHash(models.Func):
+    """A signed 64-bit hash of (source, external id) seeded by the rule."""
+
+    output_field = models.BigIntegerField()
+
+    def __init__(self, seed: int) -> None:
+        key = Concat(
+            Cast("source_id", models.TextField()), Value(":"), "external_id",
+            output_field=models.TextField(),
+        )  # fmt: skip
+        super().__init__(key, Value(seed), output_field=models.BigIntegerField())
+
+    def as_postgresql(self, compiler, conn, **extra):
+        return self.as_sql(compiler, conn, function="hashtextextended", **extra)
+
+    def as_sqlite(self, compiler, conn, **extra):
+        return self.as_sql(compiler, conn, function=SQLITE_HASH, **extra)
+
+
+def rate_threshold(rate: float) -> int:
+    """Hashes below this fall in the lowest ``rate`` share of the signed 64-bit range."""
+    return int(-(2**63) + rate * 2**64)
+
+
+# --- Filters and strata ---------------------------------------------------------------------
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        raise RuleError(f"Not a date and time: {value!r}")
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def validate_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """A cleaned copy of a rule's filters; RuleError for anything it cannot use."""
+    out: dict[str, Any] = {}
+    for key in ("model_names", "model_versions"):
+        values = [str(v).strip() for v in filters.get(key) or [] if str(v).strip()]
+        if values:
+            out[key] = values
+    for key in ("since", "until"):
+        if filters.get(key):
+            out[key] = _time(filters[key]).isoformat()
+    for key in ("last_hours", "min_length", "max_length"):
+        if filters.get(key) not in (None, ""):
+            try:
+                out[key] = int(filters[key])
+            except (TypeError, ValueError):
+                raise RuleError(f"{key} must be a whole number.") from None
+            if out[key] < 0:
+                raise RuleError(f"{key} must not be negative.")
+    metadata = {}
+    for key, value in (filters.get("metadata") or {}).items():
+        if not METADATA_KEY.match(str(key)) or "__" in str(key):
+            raise RuleError(f"Metadata key {key!r}: use letters, digits, _ and - only.")
+        metadata[str(key)] = str(value)
+    if metadata:
+        out["metadata"] = metadata
+    if filters.get("feedback_negative"):
+        out["feedback_negative"] = True
+    if str(filters.get("text_contains") or "").strip():
+        out["text_contains"] = str(filters["text_contains"]).strip()
+    return out
+
+
+def _known_stratum(key: str) -> bool:
+    if key in ("model_name", "model_version", "source"):
+        return True
+    return key.startswith("metadata.") and bool(METADATA_KEY.match(key[9:])) and "__" not in key
+
+
+def validate_strata(strata: list[str]) -> list[str]:
+    out = []
+    for key in strata:
+        key = key.strip()
+        if _known_stratum(key):
+            out.append(key)
+        elif key:
+            raise RuleError(f"Unknown stratum {key!r}: model_name, model_version, metadata.<key>.")
+    return out
+
+
+def filtered_logs(rule: SamplingRule, now: datetime | None = None) -> QuerySet[Log]:
+    """The rule's workspace's logs that pass its filters."""
+    f = rule.filters or {}
+    qs = Log.objects.filter(workspace_id=rule.workspace_id)
+    if rule.source_id:
+        qs = qs.filter(source_id=rule.source_id)
+    if f.get("model_names"):
+        qs = qs.filter(model_name__in=f["model_names"])
+    if f.get("model_versions"):
+        qs = qs.filter(model_version__in=f["model_versions"])
+    if f.get("since"):
+        qs = qs.filter(timestamp__gte=_time(f["since"]))
+    if f.get("until"):
+        qs = qs.filter(timestamp__lt=_time(f["until"]))
+    if f.get("last_hours"):
+        qs = qs.filter(timestamp__gte=(now or timezone.now()) - timedelta(hours=f["last_hours"]))
+    for key, value in (f.get("metadata") or {}).items():
+        text = Cast(KeyTextTransform(key, "metadata"), models.TextField())
+        qs = qs.alias(**{f"_meta_{key}": text}).filter(**{f"_meta_{key}": value})
+    if f.get("feedback_negative"):
+        qs = qs.filter(feedback_negative=True)
+    if f.get("text_contains"):
+        text = f["text_contains"]
+        qs = qs.annotate(_messages=Cast("input_messages", models.TextField())).filter(
+            Q(input_text__icontains=text) | Q(output__icontains=text) | Q(_messages__icontains=text)
+        )
+    if f.get("min_length") is not None or f.get("max_length") is not None:
+        qs = qs.annotate(_length=Length("output"))
+        if f.get("min_length") is not None:
+            qs = qs.filter(_length__gte=f["min_length"])
+        if f.get("max_length") is not None:
+            qs = qs.filter(_length__lte=f["max_length"])
+    return qs
+
+
+def stratum_expression(strata: list[str]) -> models.Expression:
+    parts: list[Any] = []
+    for key in strata:
+        if key == "source":
+            expr: Any = Cast("source_id", models.TextField())
+        elif key.startswith("metadata."):
+            expr = KeyTextTransform(key[len("metadata.") :], "metadata")
+        else:
+            expr = F(key)
+        if parts:
+            parts.append(Value(STRATUM_SEPARATOR))
+        parts.append(Coalesce(expr, Value(""), output_field=models.TextField()))
+    if not parts:
+        return Value("", output_field=models.TextField())
+    if len(parts) == 1:
+        return parts[0]
+    return Concat(*parts, output_field=models.TextField())
+
+
+# --- Planning -------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    matching: int = 0
+    already_in_queue: int = 0
+    picks: list[list[Any]] = field(default_factory=list)  # [log id, stratum]
+    by_stratum: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def considered(self) -> int:
+        return self.matching - self.already_in_queue
+
+
+def _in_queue(queue_id: int) -> Exists:
+    return Exists(QueuedLog.objects.filter(queue_id=queue_id, log_id=OuterRef("pk")))
+
+
+def plan(rule: SamplingRule, now: datetime | None = None) -> Plan:
+    """What a run of ``rule`` would pick now: deterministic for the same logs."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Sort the matching logs in memory; JIT compiling costs more than it saves here.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
+        return _plan(rule, now)
+
+
+def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
+    matching = filtered_logs(rule, now).annotate(stratum=stratum_expression(rule.strata or []))
+    result = Plan()
+    counts = (
+        matching.annotate(in_queue=_in_queue(rule.queue_id))
+        .values("stratum")
+        .annotate(n=Count("id"), queued=Count("id", filter=Q(in_queue=True)))
+        .order_by()
+    )
+    for row in counts:
+        result.by_stratum[row["stratum"]] = {"matching": row["n"], "picked": 0}
+        result.matching += row["n"]
+        result.already_in_queue += row["queued"]
+
+    candidates = matching.filter(~_in_queue(rule.queue_id)).annotate(
+        sample_hash=SampleHash(rule.seed)
+    )
+    count = rule.count or 0
+    strategy = rule.strategy
+    if strategy == SamplingRule.Strategy.RATE:
+        rate = rule.rate or 0.0
+        if rate < 1:
+            candidates = candidates.filter(sample_hash__lt=rate_threshold(rate))
+        picked = candidates.order_by("sample_hash", "id")
+    elif strategy == SamplingRule.Strategy.QUOTA:
+        picked = (
+            candidates.annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("stratum")],
+                    order_by=[F("sample_hash").asc(), F("id").asc()],
+                )
+            )
+            .filter(rank__lte=count)
+            .order_by("stratum", "sample_hash", "id")
+        )
+    elif strategy == SamplingRule.Strategy.NEGATIVE_FIRST:
+        picked = candidates.order_by("-feedback_negative", "sample_hash", "id")[:count]
+    else:
+        picked = candidates.order_by("sample_hash", "id")[:count]
+    for log_id, stratum in picked.values_list("id", "stratum"):
+        result.picks.append([log_id, stratum])
+        result.by_stratum.setdefault(stratum, {"matching": 0, "picked": 0})["picked"] += 1
+    return result
+
+
+def preview(rule: SamplingRule) -> dict[str, Any]:
+    """How many logs a run would pick now, by stratum (nothing is written)."""
+    p = plan(rule)
+    return {
+        "matching": p.matching,
+        "already_in_queue": p.already_in_queue,
+        "picked": len(p.picks),
+        "by_stratum": sorted(
+            ({"stratum": k or "(all)", **v} for k, v in p.by_stratum.items()),
+            key=lambda row: row["stratum"],
+        ),
+    }
+
+
+# --- Runs -----------------------------------------------------------------------------------
+
+
+def interval(rule: SamplingRule) -> timedelta | None:
+    if rule.schedule == SamplingRule.Schedule.EVERY_N_MINUTES:
+        return timedelta(minutes=max(1, rule.every_minutes or 60))
+    minutes = SCHEDULE_MINUTES.get(rule.schedule)
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def schedule_next(rule: SamplingRule, now: datetime | None = None) -> None:
+    step = interval(rule)
+    rule.next_run_at = (now or timezone.now()) + step if step and rule.active else None
+
+
+def start_run(rule: SamplingRule, trigger: str = "manual", user=None) -> SamplingRun:
+    """Record a run and send its job to a worker once the transaction commits."""
+    with transaction.atomic():
+        run = SamplingRun.objects.create(rule=rule, trigger=trigger)
+        job = jobs.create_job(
+            rule.workspace, JOB_KIND, JOB_TASK, params={"run_id": run.pk}, user=user
+        )
+        run.job = job
+        run.save(update_fields=["job"])
+    return run
+
+
+def run_due_rules(now: datetime | None = None) -> int:
+    """Start a run for every active rule that is due (beat calls this every minute)."""
+    now = now or timezone.now()
+    started = 0
+    due = SamplingRule.objects.filter(active=True, next_run_at__lte=now).select_related("workspace")
+    for rule in due:
+        previous = rule.next_run_at
+        schedule_next(rule, now)
+        # Claim the rule with a conditional update, so two beats never start it twice.
+        claimed = SamplingRule.objects.filter(pk=rule.pk, next_run_at=previous).update(
+            next_run_at=rule.next_run_at
+        )
+        if claimed == 1:
+            start_run(rule, trigger="schedule")
+            started += 1
+    return started
+
+
+def _freeze_plan(run: SamplingRun) -> SamplingRun:
+    """Compute the run's picks once; a retried run keeps the first list."""
+    with transaction.atomic():
+        locked = SamplingRun.objects.select_for_update().get(pk=run.pk)
+        if locked.planned:
+            return locked
+        p = plan(locked.rule)
+        locked.picks = p.picks
+        locked.considered = p.considered
+        locked.picked = len(p.picks)
+        locked.skipped_duplicates = p.already_in_queue
+        locked.by_stratum = p.by_stratum
+        locked.planned = True
+        locked.status = SamplingRun.Status.RUNNING
+        locked.save()
+        return locked
+
+
+ITEM_FIELDS = ("input_text", "input_messages", "output", "model_name", "model_version", "metadata")
+
+
+def _add_batch(run: SamplingRun, queue_id: int, batch: list[list[Any]]) -> int:
+    """Add one batch of picks to the queue in one transaction; returns how many were new."""
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().get(pk=queue_id)
+        ids = [log_id for log_id, _ in batch]
+        present = set(
+            QueuedLog.objects.filter(queue=queue, log_id__in=ids).values_list("log_id", flat=True)
+        )
+        strata = {log_id: stratum for log_id, stratum in batch}
+        rows = [
+            {**{f: row[f] for f in ITEM_FIELDS}, "source_log_id": row["id"]}
+            for row in Log.objects.filter(pk__in=ids).order_by("pk").values("id", *ITEM_FIELDS)
+            if row["id"] not in present
+        ]
+        items = add_items(queue, rows, batch_size=len(rows) or 1)
+        QueuedLog.objects.bulk_create(
+            [
+                QueuedLog(
+                    queue=queue,
+                    log_id=item.source_log_id,
+                    run=run,
+                    item=item,
+                    stratum=strata[item.source_log_id][:300],
+                )
+                for item in items
+            ]
+        )
+        return len(rows)
+
+
+def execute_run(run: SamplingRun, job: Job | None = None) -> SamplingRun:
+    """Freeze the plan (first attempt only), then add the picks batch by batch."""
+    run = _freeze_plan(run)
+    rule = run.rule
+    size = getattr(settings, "QUORUM_SAMPLING_BATCH", 1000)
+    pause = getattr(settings, "QUORUM_SAMPLING_THROTTLE_SECONDS", 0.0)
+    picks = run.picks
+    if job is not None:
+        jobs.beat(job, progress=0, total=len(picks))
+    for start in range(0, len(picks), size):
+        _add_batch(run, rule.queue_id, picks[start : start + size])
+        if job is not None:
+            jobs.beat(job, progress=min(len(picks), start + size))
+        if pause:
+            time.sleep(pause)
+    added = QueuedLog.objects.filter(run=run).count()
+    SamplingRun.objects.filter(pk=run.pk).update(
+        status=SamplingRun.Status.DONE,
+        added=added,
+        # Picks that another run put in the queue meanwhile are duplicates too.
+        skipped_duplicates=run.skipped_duplicates + (len(picks) - added),
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def run_job(job_id: int) -> SamplingRun | None:
+    """The Celery task's body."""
+    job = jobs.start(job_id)
+    if job is None:
+        return None
+    run = SamplingRun.objects.select_related("rule").filter(job=job).first()
+    if run is None:
+        jobs.fail(job, "The sampling run is gone.")
+        return None
+    try:
+        run = execute_run(run, job)
+    except Exception as exc:
+        SamplingRun.objects.filter(pk=run.pk).update(
+            status=SamplingRun.Status.FAILED, errors=F("errors") + 1, error=str(exc)[:2000]
+        )
+        jobs.fail(job, str(exc))
+        raise
+    jobs.succeed(
+        job,
+        {
+            "considered": run.considered,
+            "picked": run.picked,
+            "added": run.added,
+            "skipped_duplicates": run.skipped_duplicates,
+        },
+    )
+    return run

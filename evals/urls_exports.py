@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views_exports
+
+urlpatterns = [
+    path("w/<slug:slug>/exports/", views_exports.exports_page, name="exports"),
+    path("w/<slug:slug>/exports/<int:job_id>/", views_exports.export_detail, name="export-detail"),
+    path(
+        "w/<slug:slug>/exports/<int:job_id>/files/<str:name>",
+        views_exports.export_download,
+        name="export-download",
+    ),
+]

@@ -1,0 +1,45 @@
+"""A reviewer's session expires while grading: the answer is kept and saved after logging in."""
+
+import pytest
+from django.contrib.sessions.models import Session
+from playwright.sync_api import expect
+
+from annotate.models import Judgment
+from tests.conftest import PASSWORD
+from tests.factories import make_queue
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_written_when_the_session_expired_is_saved_after_login(
+    page, workspace, clinicians, reviewer
+):
+    make_queue(workspace, cohorts=[clinicians], items=3, k=1)
+    page.goto("/login/")
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"/w/{workspace.slug}/")
+    page.click("text=Start grading")
+    page.wait_for_selector("fieldset.criterion[data-criterion=accuracy]:focus")
+    for key in ("5", "Tab", "2", "Tab", "2"):
+        page.keyboard.press(key)
+    page.fill("textarea[name=c-comment]", "Written before the session ran out.")
+
+    Session.objects.all().delete()  # the session expires on the server
+    page.click("#grade-form button[type=submit]")
+
+    page.wait_for_url("**/login/?next=*")
+    assert Judgment.objects.count() == 0
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+    expect(page.locator("#grade-progress strong")).to_have_text("1")
+    judgment = Judgment.objects.get(reviewer=reviewer)
+    assert judgment.answers == {
+        "accuracy": 5,
+        "harm": "mild",
+        "safe": False,
+        "comment": "Written before the session ran out.",
+    }

@@ -1,0 +1,120 @@
+import csv
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotate.models import Cohort, Item, Judgment, Membership
+from evals.imports import ImportFileError, import_judgments
+from evals.models import ImportedReviewer
+from tests.factories import WorkspaceFactory, make_queue
+
+from .test_exports import _export, _read
+
+ID_COLUMNS = {"judgment_id", "item_id", "queue_id"}
+
+
+def _without_ids(rows):
+    return [{k: v for k, v in row.items() if k not in ID_COLUMNS} for row in rows]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_export_import_into_an_empty_workspace_and_export_again_gives_the_same_judgments(
+    graded_queue, workspace, tmp_path, fmt
+):
+    first, _ = _export(workspace, tmp_path, "judgments", fmt, name="first")
+    empty = WorkspaceFactory(slug="empty")
+    target = make_queue(empty, k=2, name=graded_queue.name)
+    result = import_judgments(target, first, fmt)
+    assert result.errors == []
+    assert result.created == 8 and result.items_created == 4 and result.reviewers_created == 2
+    second, _ = _export(empty, tmp_path, "judgments", fmt, name="second")
+    assert _without_ids(_read(second, fmt)) == _without_ids(_read(first, fmt))
+    target.refresh_from_db()
+    assert target.items_total == 4 and target.items_complete == 4
+
+
+def test_imported_reviewers_are_inactive_users_without_passwords_in_their_cohorts(
+    graded_queue, workspace, tmp_path
+):
+    path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
+    empty = WorkspaceFactory(slug="empty")
+    import_judgments(make_queue(empty, k=2), path, "jsonl")
+    imported = ImportedReviewer.objects.filter(workspace=empty).select_related("user")
+    assert imported.count() == 2
+    for entry in imported:
+        assert entry.user.username.startswith("imported-")
+        assert not entry.user.is_active and not entry.user.has_usable_password()
+        assert Membership.objects.get(workspace=empty, user=entry.user).role == "reviewer"
+    assert Cohort.objects.get(workspace=empty, name="Clinicians").members.count() == 2
+
+
+def test_importing_the_same_file_twice_adds_nothing(graded_queue, workspace, tmp_path):
+    path, _ = _export(workspace, tmp_path, "judgments", "csv")
+    empty = WorkspaceFactory(slug="empty")
+    queue = make_queue(empty, k=2)
+    import_judgments(queue, path, "csv")
+    again = import_judgments(queue, path, "csv")
+    assert again.created == 0 and len(again.errors) == 8
+    assert Judgment.objects.filter(queue=queue).count() == 8
+    assert Item.objects.filter(queue=queue).count() == 4
+    assert get_user_model().objects.filter(username__startswith="imported-").count() == 2
+
+
+def test_bad_rows_are_reported_by_row_and_the_good_ones_kept(workspace, tmp_path):
+    queue = make_queue(workspace, k=3)
+    path = tmp_path / "labels.csv"
+    header = ["input_text", "output", "reviewer", "answer_accuracy", "answer_harm", "answer_safe"]
+    rows = [
+        ["Q1", "A1", "dr-a", "4", "none", "pass"],
+        ["Q1", "A1", "dr-b", "9", "none", "pass"],  # out of range
+        ["Q2", "", "dr-a", "3", "none", "pass"],  # no output
+        ["Q2", "A2", "", "3", "none", "pass"],  # no reviewer
+        ["Q2", "A2", "dr-a", "3", "awful", "pass"],  # unknown option
+        ["Q2", "A2", "dr-b", "3", "mild", "fail"],
+    ]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    result = import_judgments(queue, path, "csv")
+    assert result.created == 2
+    assert [e["row"] for e in result.errors] == [2, 3, 4, 5]
+    assert "accuracy" in result.errors[0]["message"]
+    assert Judgment.objects.filter(queue=queue).count() == 2
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_a_row_error(workspace, tmp_path):
+    queue = make_queue(workspace)
+    path = tmp_path / "labels.jsonl"
+    good = {
+        "output": "A",
+        "reviewer": "x",
+        "answer_accuracy": 3,
+        "answer_harm": "none",
+        "answer_safe": True,
+    }
+    path.write_text("[1, 2]\n{broken\n" + json.dumps(good) + "\n")
+    result = import_judgments(queue, path, "jsonl")
+    assert result.created == 1 and [e["row"] for e in result.errors] == [1, 2]
+
+
+def test_more_judgments_than_the_queue_needs_are_refused_per_row(graded_queue, workspace, tmp_path):
+    path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
+    empty = WorkspaceFactory(slug="empty")
+    result = import_judgments(make_queue(empty, k=1), path, "jsonl")
+    assert result.created == 4 and len(result.errors) == 4
+
+
+def test_a_file_that_is_not_parquet_is_refused_as_a_whole(workspace, tmp_path):
+    path = tmp_path / "x.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(ImportFileError):
+        import_judgments(make_queue(workspace), path, "parquet")
+
+
+def test_importing_an_export_back_into_its_own_workspace_matches_the_real_reviewers(
+    graded_queue, workspace, tmp_path
+):
+    path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
+    result = import_judgments(graded_queue, path, "jsonl")
+    assert result.created == 0 and result.reviewers_created == 0
+    assert all("already has a judgment" in e["message"] for e in result.errors)
