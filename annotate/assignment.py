@@ -70,8 +70,8 @@ def claim_next(
         )
         current.expires_at = expires
         return current
-    if _paused(queue, reviewer):
-        return None
+    if queue.gold_min_accuracy is not None and _paused(queue, reviewer):
+        return None  # only a gold threshold pauses reviewers
     gold_first = queue.gold_rate > 0 and gold_turn(queue, reviewer)
     for _ in range(CLAIM_ATTEMPTS):
         with transaction.atomic():
