@@ -20,10 +20,11 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files are collected at build time, with the production (manifest) storage.
-# This SECRET_KEY exists only for this one command: it is not in the image's environment,
+# This SECRET_KEY (and encryption key) exists only for this one command: it is not in the image's environment,
 # and the settings refuse to start a production container without a real one.
 RUN QUORUM_ENV=production \
     SECRET_KEY=build-only-collectstatic-not-a-secret \
+    QUORUM_ENCRYPTION_KEY=YnVpbGQtb25seS1jb2xsZWN0c3RhdGljLW5vdC1rZXk= \
     ALLOWED_HOSTS=localhost \
     QUORUM_VAR_DIR=/tmp/build-var \
     DATABASE_URL=sqlite:////tmp/build-var/build.sqlite3 \

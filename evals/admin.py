@@ -34,6 +34,26 @@ class SamplingRunAdmin(admin.ModelAdmin):
     exclude = ["picks"]
 
 
+@admin.register(models.JudgeEndpoint)
+class JudgeEndpointAdmin(admin.ModelAdmin):
+    # The encrypted API key is not editable here: set it on the Judges page (write-only).
+    list_display = ["name", "workspace", "model", "base_url"]
+    exclude = ["api_key_encrypted"]
+
+
+@admin.register(models.JudgeRun)
+class JudgeRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "workspace", "endpoint", "queue", "ok_count", "failed_count", "cost"]
+    raw_id_fields = ["job", "queue"]
+
+
+@admin.register(models.JudgeResult)
+class JudgeResultAdmin(admin.ModelAdmin):
+    list_display = ["id", "endpoint", "item", "log", "status", "attempts", "cost"]
+    list_filter = ["status"]
+    raw_id_fields = ["item", "log", "run"]
+
+
 @admin.register(models.AgreementSnapshot)
 class AgreementSnapshotAdmin(admin.ModelAdmin):
     list_display = ["id", "queue", "computed_at", "judgment_count"]

@@ -11,18 +11,49 @@ import gzip
 import io
 import json
 import zlib
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Schema
 
 from quorum.api import error_response
 
+from .api_common import responses
 from .ingest import Reason, Report, ingest_lines, iter_lines
 from .models import Log, Source
 
 router = Router(tags=["logs"])
+
+
+class RejectedLine(Schema):
+    line: int
+    reason: str
+    message: str
+
+
+class IngestReportOut(Schema):
+    lines_read: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    reasons: dict[str, int]
+    errors: list[RejectedLine]
+
+
+class LogOut(Schema):
+    external_id: str
+    timestamp: datetime
+    model_name: str
+    model_version: str
+    input_text: str
+    input_messages: list[Any]
+    output: str
+    metadata: dict[str, Any]
+    feedback: dict[str, Any]
+    redacted: bool
+
 
 GZIP_TYPES = {"application/gzip", "application/x-gzip"}
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "text/plain"}
@@ -79,7 +110,11 @@ def _source(request: HttpRequest, name: str) -> Source:
     return source
 
 
-@router.post("", summary="Ingest logs (JSON array or JSONL; gzip accepted)")
+@router.post(
+    "",
+    response=responses({200: IngestReportOut}),
+    summary="Ingest logs (JSON array or JSONL; gzip accepted)",
+)
 def post_logs(request: HttpRequest, source: str = "api") -> Any:
     limit = settings.QUORUM_API_MAX_BODY_BYTES
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -129,7 +164,11 @@ def _answer(request: HttpRequest, report: Report) -> dict[str, Any]:
     }
 
 
-@router.get("/{external_id}", summary="One log of this workspace, by source and external id")
+@router.get(
+    "/{external_id}",
+    response=responses({200: LogOut}),
+    summary="One log of this workspace, by source and external id",
+)
 def get_log(request: HttpRequest, external_id: str, source: str = "api") -> dict[str, Any]:
     log = (
         Log.objects.filter(

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import ingest_jobs, jobs, sampling
+from . import alerts, ingest_jobs, jobs, sampling
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -45,6 +45,27 @@ def run_export(job_id: int) -> None:
     from .export_jobs import run_export_job
 
     run_export_job(job_id)
+
+
+@shared_task(ignore_result=True)
+def check_alerts() -> dict:
+    """Evaluate every active alert rule (beat, every few minutes); idempotent."""
+    return alerts.check_alerts()
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def run_judge(job_id: int) -> None:
+    """Run a judge over a queue or logs. Idempotent: cached results are not asked again."""
+    from .judge_runs import execute_run
+
+    job = jobs.start(job_id)
+    if job is None:
+        return
+    try:
+        execute_run(job)
+    except Exception as exc:
+        jobs.fail(job, f"The judge run stopped on an unexpected error: {type(exc).__name__}")
+        raise
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -60,6 +60,31 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_key() -> str:
+    """Fernet key for secrets stored in the database (judge API keys)."""
+    from cryptography.fernet import Fernet
+
+    key = env_str("QUORUM_ENCRYPTION_KEY")
+    if key:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                "QUORUM_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("QUORUM_ENCRYPTION_KEY must be set when QUORUM_ENV=production.")
+    path = VAR_DIR / "encryption_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+QUORUM_ENCRYPTION_KEY = _encryption_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -138,6 +163,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
+# --- Cache (API rate limits) -------------------------------------------------------------
+
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    # Shared by every web process, so per-token API rate limits hold across gunicorn workers.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Celery ---------------------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
@@ -181,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-sampling-rules": {
         "task": "evals.tasks.run_due_sampling_rules",
         "schedule": 60.0,
+    },
+    "check-alerts": {
+        "task": "evals.tasks.check_alerts",
+        "schedule": float(env_int("QUORUM_ALERT_CHECK_SECONDS", 300)),
     },
 }
 
@@ -298,6 +338,13 @@ QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS",
 QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)
 # Pause (seconds) after each batch: only for tests that must kill a worker mid-run.
 QUORUM_SAMPLING_THROTTLE_SECONDS = float(env_str("QUORUM_SAMPLING_THROTTLE_SECONDS", "0") or 0)
+# Alert webhooks to private or loopback addresses only when an admin allows it.
+QUORUM_WEBHOOK_ALLOW_PRIVATE = env_bool("QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
+# LLM judges: retries of 429/5xx/timeouts/dropped connections, with exponential backoff and jitter.
+QUORUM_JUDGE_TRANSPORT_RETRIES = env_int("QUORUM_JUDGE_TRANSPORT_RETRIES", 4)
+QUORUM_JUDGE_BACKOFF_BASE = float(env_str("QUORUM_JUDGE_BACKOFF_BASE", "1.0"))
+QUORUM_JUDGE_BACKOFF_MAX = float(env_str("QUORUM_JUDGE_BACKOFF_MAX", "30.0"))
+QUORUM_JUDGE_BOOTSTRAP = env_int("QUORUM_JUDGE_BOOTSTRAP", 200)
 # Agreement snapshots: after every N new judgments, or when changed and older than the interval.
 QUORUM_AGREEMENT_EVERY_N = env_int("QUORUM_AGREEMENT_EVERY_N", 50)
 QUORUM_AGREEMENT_INTERVAL_MINUTES = env_int("QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)

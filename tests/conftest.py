@@ -187,6 +187,9 @@ def celery_worker_process(transactional_db, tmp_path, redis_client) -> Iterator[
         "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "",
         "QUORUM_VAR_DIR": str(tmp_path),
+        # The same keys as this process, so the worker can read what the tests wrote.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "QUORUM_ENCRYPTION_KEY": settings.QUORUM_ENCRYPTION_KEY,
     }
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(

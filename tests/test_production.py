@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.processes import ROOT, base_env, free_port, manage, wait_for_http
 
@@ -28,6 +29,7 @@ def production_env(var_dir: Path, static_root: Path, **extra: str) -> dict[str, 
         var_dir,
         QUORUM_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        QUORUM_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS=f"{HOST},127.0.0.1",
         STATIC_ROOT=str(static_root),
         **extra,

@@ -50,7 +50,7 @@ def test_a_missing_answer_shows_its_error_next_to_the_criterion(
     login(page, reviewer.username)
     page.goto(f"/w/{workspace.slug}/")
     page.click("text=Start grading")
-    page.wait_for_selector("#grade-form")
+    page.wait_for_selector("fieldset.criterion[data-criterion=accuracy]:focus")
     page.keyboard.press("4")
     page.keyboard.press("Enter")
     page.wait_for_selector("#err-harm")

@@ -21,6 +21,11 @@ from evals.tokens import create_token
 from tests.factories import make_queue
 
 from ..conftest import ROOT, redis_url, test_database_url
+from .judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
+    fast_backoff_fixture,
+    judge_endpoint_fixture,
+    judge_server_fixture,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,282 @@
+"""Judge runs: caching, budget stop, cancel, fatal faults, progress, sampling hook."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from annotate.models import Item
+from evals import jobs
+from evals.judge_runs import cancel_run, judge_scores_below, start_run
+from evals.models import Job, JudgeResult, JudgeRun, Log, Source
+from evals.tasks import run_judge
+from evals.urlcheck import UnsafeURL
+from tests.factories import make_queue
+
+GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "ok"}
+COST_PER_CALL = Decimal("0.2")  # 100 tokens in at 1000/M + 20 out at 5000/M
+
+
+def _run(run: JudgeRun) -> JudgeRun:
+    run_judge(run.job_id)
+    run.refresh_from_db()
+    run.job.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def queue(workspace):
+    return make_queue(workspace, items=4)
+
+
+def test_a_run_judges_every_item_and_records_tokens_and_cost(judge_endpoint, queue, judge_server):
+    judge_server.default = {"answers": GOOD}
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert run.job.status == Job.Status.SUCCEEDED
+    assert run.job.progress == run.job.total == 4
+    assert (run.ok_count, run.failed_count, run.requests) == (4, 0, 4)
+    assert (run.tokens_in, run.tokens_out) == (400, 80)
+    assert run.cost == 4 * COST_PER_CALL
+    results = JudgeResult.objects.filter(run=run)
+    assert results.count() == 4
+    assert all(r.answers["accuracy"] == 4 and r.cost == COST_PER_CALL for r in results)
+
+
+def test_a_second_run_with_the_same_configuration_makes_zero_requests(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.default = {"answers": GOOD}
+    _run(start_run(judge_endpoint, queue=queue))
+    assert judge_server.count == 4
+    again = _run(start_run(judge_endpoint, queue=queue))
+    assert judge_server.count == 4
+    assert again.job.status == Job.Status.SUCCEEDED
+    assert (again.cached_count, again.requests, again.cost) == (4, 0, 0)
+    assert JudgeResult.objects.count() == 4
+
+
+def test_a_changed_prompt_is_a_new_configuration_and_is_asked_again(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.default = {"answers": GOOD}
+    _run(start_run(judge_endpoint, queue=queue))
+    judge_endpoint.temperature = 0.5
+    judge_endpoint.save()
+    _run(start_run(judge_endpoint, queue=queue))
+    assert judge_server.count == 8
+    assert JudgeResult.objects.values("config_hash").distinct().count() == 2
+
+
+def test_a_rerun_asks_again_only_for_failed_items(judge_endpoint, queue, judge_server):
+    judge_server.script({"answers": GOOD}, {"content": "nope"}, {"content": "nope"})
+    judge_server.default = {"answers": GOOD}
+    first = _run(start_run(judge_endpoint, queue=queue))
+    assert (first.ok_count, first.failed_count) == (3, 1)
+    before = judge_server.count
+    second = _run(start_run(judge_endpoint, queue=queue))
+    assert judge_server.count == before + 1
+    assert (second.cached_count, second.ok_count) == (3, 1)
+    assert JudgeResult.objects.filter(status="ok").count() == 4
+
+
+def test_the_budget_stops_the_run_cleanly(judge_endpoint, queue, judge_server):
+    judge_server.default = {"answers": GOOD}
+    run = _run(start_run(judge_endpoint, queue=queue, budget=Decimal("0.5")))
+    assert run.stop_reason == JudgeRun.StopReason.BUDGET
+    assert run.job.status == Job.Status.SUCCEEDED
+    assert "budget" in run.job.error
+    assert run.ok_count == 2
+    assert run.cost == 2 * COST_PER_CALL <= Decimal("0.5")
+    assert JudgeResult.objects.count() == 2
+    assert judge_server.count == 2
+
+
+def test_a_wrong_key_fails_the_item_and_stops_the_run(judge_endpoint, queue, judge_server):
+    judge_server.default = {"status": 401, "error": "Incorrect API key provided"}
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert run.job.status == Job.Status.FAILED
+    assert "rejected the API key (401)" in run.job.error
+    assert run.stop_reason == JudgeRun.StopReason.FATAL
+    assert judge_server.count == 1
+    result = JudgeResult.objects.get()
+    assert result.status == "failed" and result.answers == {}
+
+
+def test_a_missing_model_fails_the_item_and_stops_the_run(judge_endpoint, queue, judge_server):
+    judge_server.default = {"status": 404, "error": "The model `judge-test` does not exist"}
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert run.job.status == Job.Status.FAILED
+    assert "not found (404)" in run.job.error
+
+
+def test_item_faults_get_their_own_status_and_the_run_continues(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.script(
+        {"content": '{"accuracy": 4,'},
+        {"refusal": "I can't"},  # item 1: partial JSON, then a refusal
+        {"status": 429},
+        {"answers": GOOD},  # item 2: rate limited once, then fine
+        {"drop": True},
+        {"status": 503},
+        {"status": 500},  # item 3: dropped, 5xx, 5xx: gave up
+        {"answers": GOOD},  # item 4
+    )
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert run.job.status == Job.Status.SUCCEEDED
+    results = list(JudgeResult.objects.order_by("item_id"))
+    assert [r.status for r in results] == ["failed", "ok", "failed", "ok"]
+    assert "refused to answer" in results[0].reason and results[0].raw_text == "I can't"
+    assert "Gave up after 3 requests" in results[2].reason
+    assert (run.ok_count, run.failed_count, run.requests) == (2, 2, 8)
+
+
+def test_a_rate_limit_storm_stops_the_run_by_its_failure_policy(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.default = {"status": 429, "retry_after": 0}
+    run = _run(start_run(judge_endpoint, queue=queue, stop_after_failures=2))
+    assert run.job.status == Job.Status.FAILED
+    assert run.stop_reason == JudgeRun.StopReason.FAILURES
+    assert "2 failures in a row" in run.job.error
+    assert JudgeResult.objects.filter(status="failed").count() == 2
+
+
+def test_a_cancelled_run_makes_no_request(judge_endpoint, queue, judge_server):
+    judge_server.default = {"answers": GOOD}
+    run = start_run(judge_endpoint, queue=queue)
+    assert cancel_run(run)
+    run = _run(run)
+    assert run.job.status == Job.Status.CANCELLED
+    assert judge_server.count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_mid_run_stops_after_the_calls_in_flight(judge_endpoint, queue, judge_server):
+    run = start_run(judge_endpoint, queue=queue)
+
+    def answer_and_cancel(body):
+        jobs.cancel(run.job)
+        return {"answers": GOOD}
+
+    judge_server.responder = answer_and_cancel
+    run = _run(run)
+    assert run.job.status == Job.Status.CANCELLED
+    assert judge_server.count == 1
+    assert JudgeResult.objects.count() == 1
+
+
+def test_a_run_is_refused_for_a_forbidden_address(judge_endpoint, queue):
+    judge_endpoint.allow_private_network = False
+    with pytest.raises(UnsafeURL, match="private"):
+        start_run(judge_endpoint, queue=queue)
+
+
+def test_the_address_is_checked_again_right_before_calling(judge_endpoint, queue, judge_server):
+    run = start_run(judge_endpoint, queue=queue)
+    judge_endpoint.allow_private_network = False
+    judge_endpoint.save()
+    run = _run(run)
+    assert run.job.status == Job.Status.FAILED
+    assert "private" in run.job.error
+    assert judge_server.count == 0
+
+
+def test_judge_scores_below_a_threshold_give_logs_for_sampling(
+    workspace, judge_endpoint, judge_server
+):
+    from django.utils import timezone
+
+    source = Source.objects.create(workspace=workspace, name="app")
+    logs = [
+        Log.objects.create(
+            workspace=workspace,
+            source=source,
+            external_id=str(n),
+            timestamp=timezone.now(),
+            output=f"answer {n}",
+        )
+        for n in range(3)
+    ]
+    judge_server.script(
+        {"answers": {**GOOD, "accuracy": 2}},
+        {"answers": {**GOOD, "accuracy": 5}},
+        {"answers": {**GOOD, "accuracy": 3, "safe": "fail"}},
+    )
+    queue = make_queue(workspace)
+    run = _run(start_run(judge_endpoint, logs=logs, rubric_version=queue.rubric_version))
+    assert run.ok_count == 3
+    below = judge_scores_below(workspace, "accuracy", 3)
+    assert list(below.values_list("external_id", flat=True)) == ["0"]
+    assert set(judge_scores_below(workspace, "safe", 1).values_list("external_id", flat=True)) == {
+        "2"
+    }
+    assert not judge_scores_below(workspace, "harm", 1).exists()
+    # Results on queue items count for the item's source log.
+    assert Item.objects.count() == 0
+
+
+@pytest.fixture
+def shared_encryption_key(monkeypatch, settings):
+    """The worker process must decrypt the key with the same QUORUM_ENCRYPTION_KEY."""
+    monkeypatch.setenv("QUORUM_ENCRYPTION_KEY", settings.QUORUM_ENCRYPTION_KEY)
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_judge_and_a_rerun_is_served_from_the_cache(
+    shared_encryption_key, celery_worker_process, judge_endpoint, queue, judge_server, monkeypatch
+):
+    import time
+
+    from celery import Celery
+
+    sender = Celery(broker=celery_worker_process["broker"])
+    monkeypatch.setattr(jobs, "dispatch", lambda job: sender.send_task(job.task_name, [job.pk]))
+    judge_server.default = {"answers": GOOD}
+
+    def wait_for(run: JudgeRun) -> Job:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = Job.objects.get(pk=run.job_id)
+            if job.is_finished:
+                return job
+            time.sleep(0.2)
+        pytest.fail("the judge run did not finish:\n" + celery_worker_process["log"].read_text())
+
+    first = start_run(judge_endpoint, queue=queue)
+    assert wait_for(first).status == Job.Status.SUCCEEDED
+    assert judge_server.count == 4
+    second = start_run(judge_endpoint, queue=queue)
+    assert wait_for(second).status == Job.Status.SUCCEEDED
+    assert judge_server.count == 4
+    second.refresh_from_db()
+    assert second.cached_count == 4
+
+
+def test_a_key_encrypted_with_another_encryption_key_fails_the_run_clearly(
+    judge_endpoint, queue, judge_server, settings
+):
+    from cryptography.fernet import Fernet
+
+    run = start_run(judge_endpoint, queue=queue)
+    settings.QUORUM_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    run = _run(run)
+    assert run.job.status == Job.Status.FAILED
+    assert "Enter the key again" in run.job.error
+    assert judge_server.count == 0
+
+
+def test_only_one_run_at_a_time_per_endpoint_so_its_limits_hold(
+    judge_endpoint, queue, judge_server
+):
+    from evals.judge_runs import RunRefused
+
+    judge_server.default = {"answers": GOOD}
+    first = start_run(judge_endpoint, queue=queue)
+    with pytest.raises(RunRefused, match="still going on this endpoint"):
+        start_run(judge_endpoint, queue=queue)
+    _run(first)
+    assert start_run(judge_endpoint, queue=queue).pk != first.pk
