@@ -333,13 +333,19 @@ class Item(models.Model):
     sort_key = models.PositiveIntegerField(default=_random_sort_key)
     created_at = models.DateTimeField(default=timezone.now)
     # Gold and practice items (issue 6): expected answers, tolerance for scales, explanation.
-    is_gold = models.BooleanField(default=False)
-    is_practice = models.BooleanField(default=False)
-    gold_answers = models.JSONField(default=dict, blank=True)
+    # Database defaults too, so bulk loaders writing SQL directly need not name these columns.
+    is_gold = models.BooleanField(default=False, db_default=False)
+    is_practice = models.BooleanField(default=False, db_default=False)
+    gold_answers = models.JSONField(default=dict, db_default={}, blank=True)
     gold_tolerance = models.JSONField(
-        default=dict, blank=True, help_text='Per criterion key, e.g. {"accuracy": 1}.'
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Per criterion key, e.g. {"accuracy": 1}.',
     )
-    gold_explanation = models.TextField(blank=True, help_text="Markdown shown after practice.")
+    gold_explanation = models.TextField(
+        blank=True, db_default="", help_text="Markdown shown after practice."
+    )
 
     class Meta:
         constraints = [
