@@ -12,6 +12,7 @@ transaction is ``IMMEDIATE`` and so serialized.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,12 +35,13 @@ def live_assignment(queue: Queue, reviewer: AbstractBaseUser) -> Assignment | No
     )
 
 
-def _candidates(queue: Queue, reviewer: AbstractBaseUser):
+def _candidates(queue: Queue, reviewer: AbstractBaseUser, gold: bool = False):
     seen = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
     judged = Judgment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
     order = "sort_key" if queue.order == Queue.Order.RANDOM else "id"
     qs = (
         Item.objects.filter(queue=queue, state=Item.State.OPEN, reserved__lt=F("judgments_needed"))
+        .filter(is_gold=gold, is_practice=False)
         .exclude(Exists(seen))
         .exclude(Exists(judged))
         .order_by(order)
@@ -68,9 +70,13 @@ def claim_next(
         )
         current.expires_at = expires
         return current
+    if queue.gold_min_accuracy is not None and _paused(queue, reviewer):
+        return None  # only a gold threshold pauses reviewers
+    gold_first = queue.gold_rate > 0 and gold_turn(queue, reviewer)
     for _ in range(CLAIM_ATTEMPTS):
         with transaction.atomic():
-            item = _candidates(queue, reviewer).first()
+            item = _candidates(queue, reviewer, gold=True).first() if gold_first else None
+            item = item or _candidates(queue, reviewer).first()
             if item is None:
                 return None
             took = Item.objects.filter(
@@ -84,6 +90,23 @@ def claim_next(
             assignment.item = item
             return assignment
     return None
+
+
+def gold_turn(queue: Queue, reviewer: AbstractBaseUser) -> bool:
+    """Whether the reviewer's next item should be a gold item.
+
+    Drawn at the queue's ``gold_rate`` from a generator seeded by queue, reviewer and
+    how many items they have been given, so the mix is unpredictable to the reviewer
+    yet reproducible (and a reload does not re-roll it).
+    """
+    served = Assignment.objects.filter(queue=queue, reviewer=reviewer).count()
+    return random.Random(f"{queue.pk}:{reviewer.pk}:{served}").random() < queue.gold_rate
+
+
+def _paused(queue: Queue, reviewer: AbstractBaseUser) -> bool:
+    from evals.gold import is_paused  # evals builds on annotate; imported late
+
+    return is_paused(queue, reviewer)
 
 
 def release(assignment: Assignment, reason: str = "", now: datetime | None = None) -> bool:

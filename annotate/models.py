@@ -40,6 +40,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
     expertise = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    can_adjudicate = models.BooleanField(
+        default=False, help_text="May record final answers on disputed items (admins always may)."
+    )
 
     class Meta:
         constraints = [
@@ -57,6 +60,10 @@ class Membership(models.Model):
     @property
     def can_read_setup(self) -> bool:
         return self.role in (Role.ADMIN, Role.AUTHOR, Role.ENGINEER)
+
+    @property
+    def is_adjudicator(self) -> bool:
+        return self.role == Role.ADMIN or self.can_adjudicate
 
 
 class Cohort(models.Model):
@@ -262,12 +269,35 @@ class Queue(models.Model):
         help_text="Share of claims (0 to 1) that show a pair the reviewer already judged "
         "again, with sides swapped. These repeats never count toward k.",
     )
+    # Gold items, calibration, adjudication (issue 6).
+    gold_rate = models.FloatField(
+        default=0.0, help_text="Share of a reviewer's items that are gold items (0 to 1)."
+    )
+    gold_min_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Pause a reviewer whose gold accuracy falls below this (0 to 1); blank: never.",
+    )
+    calibration_required = models.BooleanField(
+        default=False, help_text="New reviewers first grade the practice items, with feedback."
+    )
+    show_reviewer_names = models.BooleanField(
+        default=False, help_text="Adjudicators see who gave each judgment."
+    )
+    adjudication_rules = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Disagreement thresholds, e.g. {"likert_spread": 2, "numeric_spread": 0.25}.',
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(swap_check_rate__gte=0) & Q(swap_check_rate__lte=1),
                 name="queue_swap_check_rate_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="queue_gold_rate_share"
             ),
             models.CheckConstraint(
                 condition=Q(judgments_per_item__gte=1), name="queue_k_at_least_one"
@@ -319,6 +349,20 @@ class Item(models.Model):
     reserved = models.PositiveIntegerField(default=0)
     sort_key = models.PositiveIntegerField(default=_random_sort_key)
     created_at = models.DateTimeField(default=timezone.now)
+    # Gold and practice items (issue 6): expected answers, tolerance for scales, explanation.
+    # Database defaults too, so bulk loaders writing SQL directly need not name these columns.
+    is_gold = models.BooleanField(default=False, db_default=False)
+    is_practice = models.BooleanField(default=False, db_default=False)
+    gold_answers = models.JSONField(default=dict, db_default={}, blank=True)
+    gold_tolerance = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text='Per criterion key, e.g. {"accuracy": 1}.',
+    )
+    gold_explanation = models.TextField(
+        blank=True, db_default="", help_text="Markdown shown after practice."
+    )
 
     class Meta:
         constraints = [
@@ -339,6 +383,7 @@ class Item(models.Model):
                 fields=["queue", "id"], condition=Q(state="open"), name="item_open_oldest"
             ),
             models.Index(fields=["queue", "state"], name="item_queue_state"),
+            models.Index(fields=["queue", "id"], condition=Q(is_gold=True), name="item_queue_gold"),
         ]
 
     def __str__(self) -> str:

@@ -99,6 +99,12 @@ def _render_grade(request: HttpRequest, context: dict, status: int = 200) -> Htt
 def grade(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug)
     queue = access.get_queue_for_grading(membership, queue_id)
+    if queue.calibration_required:
+        from evals.views_agreement import practice_page  # calibration comes first
+
+        response = practice_page(request, membership, queue)
+        if response is not None:
+            return response
     if queue.kind == Queue.Kind.PAIRWISE:
         return views_pairwise.grade_pairwise(request, membership, queue)
     assignment = claim_next(queue, request.user)
@@ -142,6 +148,10 @@ def submit(request: HttpRequest, slug: str, queue_id: int, assignment_id: int) -
             criteria=criteria,
         )
         return _render_grade(request, context, status=422)
+    if result.outcome == Outcome.SAVED and assignment.item.is_gold:
+        from evals.gold import after_gold_judgment
+
+        after_gold_judgment(queue, request.user, criteria)
     if not request.htmx:
         return redirect(reverse("grade", args=[slug, queue.pk]))
     message = "" if result.outcome == Outcome.SAVED else result.message

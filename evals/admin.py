@@ -58,3 +58,25 @@ class JudgeResultAdmin(admin.ModelAdmin):
 class LeaderboardSnapshotAdmin(admin.ModelAdmin):
     list_display = ["queue", "workspace", "judgments", "computed_at"]
     readonly_fields = [f.name for f in models.LeaderboardSnapshot._meta.fields]
+
+
+@admin.register(models.AgreementSnapshot)
+class AgreementSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["id", "queue", "computed_at", "judgment_count"]
+    list_filter = ["queue"]
+
+
+@admin.register(models.Adjudication)
+class AdjudicationAdmin(admin.ModelAdmin):
+    list_display = ["item", "queue", "adjudicator", "updated_at"]
+    list_filter = ["queue"]
+
+
+@admin.register(models.ReviewerPause)
+class ReviewerPauseAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "queue", "reason", "created_at", "lifted_at"]
+
+
+@admin.register(models.PracticeAnswer)
+class PracticeAnswerAdmin(admin.ModelAdmin):
+    list_display = ["item", "reviewer", "created_at"]

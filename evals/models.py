@@ -675,3 +675,94 @@ class LeaderboardSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"leaderboard of queue {self.queue_id} ({self.judgments} judgments)"
+
+
+# --- Agreement, reviewer quality, gold, calibration, adjudication (issue 6) ---------------
+
+
+class AgreementSnapshot(models.Model):
+    """One computed agreement report of a queue; the trend plot reads a queue's snapshots."""
+
+    queue = models.ForeignKey(
+        "annotate.Queue", on_delete=models.CASCADE, related_name="agreement_snapshots"
+    )
+    job = models.OneToOneField(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="agreement_snapshot"
+    )
+    computed_at = models.DateTimeField(default=timezone.now)
+    judgment_count = models.PositiveIntegerField()
+    report = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "computed_at"], name="agreement_snap_queue_time")]
+
+    def __str__(self) -> str:
+        return f"agreement of queue {self.queue_id} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class PracticeAnswer(models.Model):
+    """A reviewer's answer on a calibration (practice) item. Not a judgment: never counted."""
+
+    item = models.ForeignKey("annotate.Item", on_delete=models.CASCADE, related_name="practice")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_answers"
+    )
+    answers = models.JSONField()
+    correct = models.JSONField(default=dict, help_text="Per criterion key: matched the gold?")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="practice_once_per_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"practice answer on item {self.item_id}"
+
+
+class ReviewerPause(models.Model):
+    """A reviewer stopped from a queue because their gold accuracy fell below the threshold."""
+
+    queue = models.ForeignKey("annotate.Queue", on_delete=models.CASCADE, related_name="pauses")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_pauses"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["queue", "reviewer"],
+                condition=Q(lifted_at__isnull=True),
+                name="reviewer_pause_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"pause of {self.reviewer_id} in queue {self.queue_id}"
+
+
+class Adjudication(models.Model):
+    """The final answer on a disputed item. The reviewers' judgments stay as they were."""
+
+    item = models.OneToOneField(
+        "annotate.Item", on_delete=models.CASCADE, related_name="adjudication"
+    )
+    queue = models.ForeignKey(
+        "annotate.Queue", on_delete=models.CASCADE, related_name="adjudications"
+    )
+    adjudicator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="adjudications"
+    )
+    answers = models.JSONField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "created_at"], name="adjudication_queue_time")]
+
+    def __str__(self) -> str:
+        return f"adjudication of item {self.item_id}"

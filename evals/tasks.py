@@ -110,3 +110,20 @@ def leaderboard_job(job_id: int) -> None:
     except Exception as exc:
         jobs.fail(job, f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def compute_agreement(job_id: int) -> int | None:
+    """Compute one queue's agreement snapshot (idempotent: a re-run overwrites its snapshot)."""
+    from .agreement_snapshots import run_job
+
+    snapshot = run_job(job_id)
+    return snapshot.pk if snapshot else None
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def enqueue_agreement_snapshots() -> int:
+    """Queue a snapshot job for every queue with enough new judgments (or stale and changed)."""
+    from .agreement_snapshots import enqueue_due
+
+    return enqueue_due()

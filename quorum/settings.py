@@ -212,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.requeue_stale_jobs",
         "schedule": 120.0,
     },
+    "agreement-snapshots": {
+        "task": "evals.tasks.enqueue_agreement_snapshots",
+        "schedule": 60.0,
+    },
     "run-due-sampling-rules": {
         "task": "evals.tasks.run_due_sampling_rules",
         "schedule": 60.0,
@@ -349,3 +353,7 @@ QUORUM_JUDGE_BACKOFF_MAX = float(env_str("QUORUM_JUDGE_BACKOFF_MAX", "30.0"))
 QUORUM_JUDGE_BOOTSTRAP = env_int("QUORUM_JUDGE_BOOTSTRAP", 200)
 # Recompute a pairwise queue's leaderboard after every N-th judgment (beat catches the rest).
 QUORUM_LEADERBOARD_EVERY = env_int("QUORUM_LEADERBOARD_EVERY", 20)
+# Agreement snapshots: after every N new judgments, or when changed and older than the interval.
+QUORUM_AGREEMENT_EVERY_N = env_int("QUORUM_AGREEMENT_EVERY_N", 50)
+QUORUM_AGREEMENT_INTERVAL_MINUTES = env_int("QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)
+QUORUM_AGREEMENT_RESAMPLES = env_int("QUORUM_AGREEMENT_RESAMPLES", 200)
