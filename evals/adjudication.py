@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import audit
 from annotate.judging import validate_answers
 from annotate.models import Criterion, CriterionKind, Item, Judgment, Queue
 
@@ -149,6 +150,14 @@ def record(
             adjudication.note = note.strip()
             adjudication.updated_at = now
             adjudication.save(update_fields=["adjudicator", "answers", "note", "updated_at"])
+        audit.record(
+            queue.workspace_id,
+            adjudicator,
+            "adjudication.create" if created else "adjudication.update",
+            adjudication,
+            f"Final answers on item {item.pk}",
+            answers=answers,
+        )
     return adjudication, {}
 
 

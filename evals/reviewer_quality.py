@@ -115,6 +115,8 @@ def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
 
 def _alpha(items, raters, values, level) -> float | None:
     ratings = agreement.prepare(np.asarray(items), np.asarray(raters), values, level)
+    if ratings.n_items == 0 or ratings.n_values == 0:
+        return None  # no item with two ratings yet: nothing to agree on
     stats = agreement.item_stats(ratings)
     value = float(agreement._alpha(stats, np.ones((1, ratings.n_items)))[0])
     return value if np.isfinite(value) else None

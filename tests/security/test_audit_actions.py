@@ -133,3 +133,20 @@ def test_export_jobs_and_downloads_are_audited(client, workspace, engineer, clin
     [downloaded] = events(workspace, "export.download")
     assert (downloaded.actor, downloaded.summary) == (engineer, "judgments.csv")
     assert queue.pk
+
+
+def test_an_adjudication_is_audited_with_the_final_answers(workspace, admin_user, clinicians):
+    from evals import adjudication
+
+    queue = make_queue(workspace, cohorts=[clinicians], items=1)
+    item = queue.items.get()
+    criteria = list(queue.rubric_version.criteria.all())
+    saved, errors = adjudication.record(queue, item, admin_user, criteria, good_answers(), "ok")
+    assert not errors
+    adjudication.record(queue, item, admin_user, criteria, {**good_answers(), "harm": "mild"})
+    created, updated = (
+        events(workspace, "adjudication.create"),
+        events(workspace, "adjudication.update"),
+    )
+    assert [e.actor for e in created + updated] == [admin_user, admin_user]
+    assert updated[0].details["answers"]["harm"] == "mild"

@@ -407,6 +407,20 @@ PAIRWISE_ROUTES = (
     "leaderboard-recompute",
 )
 
+
+def _practice_item(w: World) -> int:
+    from annotate.models import Item
+
+    return Item.objects.create(
+        queue=w.queue,
+        is_practice=True,
+        input_text=w.text("practice.input"),
+        output=w.text("practice.output"),
+        judgments_needed=w.queue.judgments_per_item,
+        gold_answers={"accuracy": 4},
+    ).pk
+
+
 KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "slug": lambda w: w.workspace.slug,
     "queue_id": lambda w: w.queue.pk,
@@ -434,6 +448,9 @@ KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
         for name in PAIRWISE_ROUTES
     },
     "ticket": lambda w: w.get("ticket", _ticket),
+    "item_id": lambda w: w.objects["judgment"].item_id,
+    "practice-submit:item_id": lambda w: w.get("practice_item", _practice_item),
+    "user_id": lambda w: w.users["reviewer_in"].pk,
     "endpoint_id": lambda w: w.get("judge_endpoint", _judge_endpoint).pk,
     "run_id": lambda w: w.get("judge_run", _judge_run),
     "external_id": lambda w: (w.get("source", _source), "ext-0")[1],
