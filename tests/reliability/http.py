@@ -10,6 +10,8 @@ from django.test import Client
 from tests.factories import good_answers
 
 SUBMIT = re.compile(r'hx-post="(/w/[^"]+/assignments/(\d+)/submit/)"')
+PAIR_SUBMIT = re.compile(r'hx-post="(/w/[^"]+/pairs/([^/"]+)/submit/)"')
+PAIR_ANSWERS = {"choice": "left", "strength": "1"}
 HTMX = {"HX-Request": "true"}
 
 
@@ -24,11 +26,12 @@ class Tally:
 class Reviewer:
     """One reviewer's browser: fetches the item fragment, submits it, takes the next."""
 
-    def __init__(self, user, grade_url: str, tally: Tally) -> None:
+    def __init__(self, user, grade_url: str, tally: Tally, pairwise: bool = False) -> None:
         self.client = Client(raise_request_exception=False)
         self.client.force_login(user)
         self.grade_url = grade_url
         self.tally = tally
+        self.pairwise = pairwise
         self.form: tuple[str, int] | None = None
 
     def _check(self, response, what: str) -> str:
@@ -36,8 +39,14 @@ class Reviewer:
         if response.status_code >= 500:
             self.tally.server_errors.append(f"{what}: {response.status_code}")
         body = response.content.decode()
-        found = SUBMIT.search(body)
-        self.form = (found.group(1), int(found.group(2))) if found else None
+        found = (PAIR_SUBMIT if self.pairwise else SUBMIT).search(body)
+        # The second part identifies the task: an assignment id, or a hash of the pair's ticket.
+        key = (
+            (int(found.group(2)) if not self.pairwise else sum(found.group(2).encode()))
+            if found
+            else 0
+        )
+        self.form = (found.group(1), key) if found else None
         return body
 
     def open(self) -> bool:

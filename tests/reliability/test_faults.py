@@ -167,8 +167,12 @@ SUBMIT = re.compile(r'hx-post="(/w/[^"]+/submit/)"')
 
 def grade_some(browser: Browser, grade: str, limit: int, tally: dict, lock) -> None:
     """Grade up to ``limit`` items; a failed request is retried, as a person would."""
-    done = 0
+    done = failures = 0
     while done < limit:
+        if failures > 20:
+            with lock:
+                tally["other"].append("gave up after 20 failures in a row")
+            return
         try:
             # The full page, as a browser loads it: it carries the CSRF token htmx sends.
             status, text = browser.request("GET", grade, htmx=bool(browser.token))
@@ -185,6 +189,7 @@ def grade_some(browser: Browser, grade: str, limit: int, tally: dict, lock) -> N
             return
         with lock:
             tally["requests"] += 1
+            failures = failures + 1 if status >= 400 else 0
             if status >= 500 or status == 400:
                 # A clean failure: 5xx, or 400 when the session save hit the dropped connection.
                 tally["5xx"] += 1

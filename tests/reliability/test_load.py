@@ -1,6 +1,7 @@
 """50 reviewers grade one queue at once over the HTTP views, on PostgreSQL.
 
-2,000 rubric items at k=1 (``QUORUM_LOAD_ITEMS`` to change it). Every tenth submit is
+2,000 rubric items at k=1 and 1,000 pairwise items at k=2 (``QUORUM_LOAD_ITEMS``,
+``QUORUM_LOAD_PAIRS`` to change them). Every tenth submit is
 sent twice (a double click or a retry). Five reviewers walk away holding a lease; the
 reaper expires those leases and a second wave of reviewers finishes the queue. At the
 end: exactly one judgment per item, none over k, no reviewer twice on an item, no lease
@@ -26,11 +27,13 @@ from .http import Reviewer, Tally
 
 REVIEWERS = 50
 ITEMS = int(os.environ.get("QUORUM_LOAD_ITEMS", "2000"))
+PAIRS = int(os.environ.get("QUORUM_LOAD_PAIRS", "1000"))
 ABANDONERS = 5
-FIGURES: dict = {}
 
 
-def run_wave(users, grade_url: str, tally: Tally, abandon_after: dict[int, int]) -> None:
+def run_wave(
+    users, grade_url: str, tally: Tally, abandon_after: dict[int, int], pairwise: bool = False
+) -> None:
     barrier = threading.Barrier(len(users))
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -38,7 +41,7 @@ def run_wave(users, grade_url: str, tally: Tally, abandon_after: dict[int, int])
     def work(n: int, user) -> None:
         try:
             local = Tally()
-            reviewer = Reviewer(user, grade_url, local)
+            reviewer = Reviewer(user, grade_url, local, pairwise=pairwise)
             barrier.wait(timeout=60)
             done = 0
             has_item = reviewer.open()
@@ -67,41 +70,52 @@ def run_wave(users, grade_url: str, tally: Tally, abandon_after: dict[int, int])
     assert not errors, errors
 
 
+def _queue(kind: str, workspace, cohort):
+    if kind == "rubric":
+        return make_queue(workspace, cohorts=[cohort], items=ITEMS, k=1), ITEMS, 1
+    from tests.annotate.pairwise_helpers import make_pairwise_queue
+
+    return make_pairwise_queue(workspace, cohorts=[cohort], pairs=PAIRS, k=2), PAIRS, 2
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_fifty_reviewers_over_http_fill_a_rubric_queue_exactly(postgres, workspace, settings):
+@pytest.mark.parametrize("kind", ["rubric", "pairwise"])
+def test_fifty_reviewers_over_http_fill_a_queue_exactly(postgres, workspace, settings, kind):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cohort = Cohort.objects.create(workspace=workspace, name="Clinicians")
-    queue = make_queue(workspace, cohorts=[cohort], items=ITEMS, k=1)
+    queue, items, k = _queue(kind, workspace, cohort)
+    pairwise = kind == "pairwise"
     users = [UserFactory(username=f"load{n}") for n in range(REVIEWERS + 10)]
     Membership.objects.bulk_create([Membership(workspace=workspace, user=u) for u in users])
     cohort.members.add(*users)
     url = f"/w/{workspace.slug}/queues/{queue.pk}/grade/"
     tally = Tally()
 
-    run_wave(users[:REVIEWERS], url, tally, abandon_after={n: 3 for n in range(ABANDONERS)})
+    abandon = {n: 3 for n in range(ABANDONERS)}
+    run_wave(users[:REVIEWERS], url, tally, abandon_after=abandon, pairwise=pairwise)
     held = Assignment.objects.filter(queue=queue, state="leased").count()
     assert held == ABANDONERS
-    assert Judgment.objects.filter(queue=queue).count() == ITEMS - ABANDONERS
+    assert Judgment.objects.filter(queue=queue).count() == items * k - ABANDONERS
 
     later = timezone.now() + timedelta(seconds=queue.lease_seconds + 1)
     assert reap_expired_leases(now=later) == ABANDONERS
-    run_wave(users[REVIEWERS:], url, tally, abandon_after={})
+    run_wave(users[REVIEWERS:], url, tally, abandon_after={}, pairwise=pairwise)
 
     judgments = Judgment.objects.filter(queue=queue)
-    assert judgments.count() == ITEMS
+    assert judgments.count() == items * k
     per_item = Counter(judgments.values_list("item_id", flat=True))
-    assert set(per_item.values()) == {1}
-    assert len(set(judgments.values_list("item_id", "reviewer_id"))) == ITEMS
+    assert set(per_item.values()) == {k}
+    assert len(set(judgments.values_list("item_id", "reviewer_id"))) == items * k
     assert not Assignment.objects.filter(queue=queue, state="leased").exists()
     assert Assignment.objects.filter(queue=queue, state="expired").count() == ABANDONERS
     assert set(Item.objects.filter(queue=queue).values_list("state", flat=True)) == {"complete"}
     assert tally.duplicates > 0, "some submits were sent twice"
     assert tally.server_errors == []
     queue.refresh_from_db()
-    assert queue.items_complete == ITEMS
-    FIGURES.update(requests=tally.requests, duplicates=tally.duplicates, items=ITEMS)
+    assert queue.items_complete == items
     print(
-        f"load: {REVIEWERS}+10 reviewers, {ITEMS} items, {tally.requests} requests, "
-        f"{tally.duplicates} double submits, {ABANDONERS} leases expired and reaped, 0 5xx"
+        f"load ({kind}): {REVIEWERS}+10 reviewers, {items} items at k={k}, "
+        f"{tally.requests} requests, {tally.duplicates} double submits, "
+        f"{ABANDONERS} leases expired and reaped, 0 5xx"
     )
