@@ -339,9 +339,9 @@ class Item(models.Model):
         "evals.Log", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
     # Output B of a pairwise item; blank for rubric items.
-    output_b = models.TextField(blank=True)
-    model_name_b = models.CharField(max_length=200, blank=True)
-    model_version_b = models.CharField(max_length=200, blank=True)
+    output_b = models.TextField(blank=True, default="", db_default="")
+    model_name_b = models.CharField(max_length=200, blank=True, default="", db_default="")
+    model_version_b = models.CharField(max_length=200, blank=True, default="", db_default="")
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
     judgments_needed = models.PositiveIntegerField()
     judgment_count = models.PositiveIntegerField(default=0)

@@ -5,10 +5,10 @@ rule and subject is unique in the database, so a re-run (or two workers at once)
 raises the same breach twice. Notifications (e-mail through Django's e-mail backend, a
 JSON POST to the rule's webhook) are sent after the transaction commits, once per event.
 
-Kinds evaluated now: weighted score below X, pass rate below X (of the last N judgments of
-each model version), queue starved (no new items for Z days). "Agreement below Y" is not
-evaluated yet: there is no agreement snapshot model to read; ``evaluate`` returns None for
-it and the overview says so.
+Kinds: weighted score below X, pass rate below X (of the last N judgments of each model
+version), queue starved (no new items for Z days), and agreement below Y (Krippendorff's
+alpha of each criterion, or of the rule's criterion, in the queue's latest agreement
+snapshot).
 """
 
 from __future__ import annotations
@@ -122,7 +122,36 @@ def evaluate(rule: AlertRule, now: datetime | None = None) -> list[Reading] | No
         return [_starved_reading(rule, now)]
     if rule.kind in (AlertRule.Kind.WEIGHTED_SCORE_BELOW, AlertRule.Kind.PASS_RATE_BELOW):
         return _score_readings(rule, list(rule.queue.rubric_version.criteria.all()))
-    return None  # agreement_below: no agreement snapshots to read yet
+    if rule.kind == AlertRule.Kind.AGREEMENT_BELOW:
+        return _agreement_readings(rule)
+    return None
+
+
+def _agreement_readings(rule: AlertRule) -> list[Reading]:
+    from .agreement_report import headline
+    from .models import AgreementSnapshot
+
+    snapshot = (
+        AgreementSnapshot.objects.filter(queue_id=rule.queue_id)
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+    if snapshot is None:
+        return []
+    readings = []
+    for row in headline(snapshot.report):
+        if row["alpha"] is None or (rule.criterion_key and row["key"] != rule.criterion_key):
+            continue
+        readings.append(
+            Reading(
+                row["key"],
+                row["alpha"],
+                row["alpha"] < rule.threshold,
+                f"{rule.queue.name}: agreement on {row['name']} is alpha {row['alpha']:.2f} "
+                f"over {row['n_items']} items (alert below {rule.threshold:.2f}).",
+            )
+        )
+    return readings
 
 
 def apply_readings(
@@ -172,14 +201,11 @@ def check_rule(rule: AlertRule, now: datetime | None = None) -> tuple[list, list
 def check_alerts(now: datetime | None = None) -> dict[str, int]:
     """Evaluate every active rule; returns how many events were raised and cleared."""
     now = now or timezone.now()
-    totals = {"rules": 0, "raised": 0, "cleared": 0, "skipped": 0}
+    totals = {"rules": 0, "raised": 0, "cleared": 0}
     rules = AlertRule.objects.filter(active=True).select_related(
         "queue__rubric_version", "workspace"
     )
     for rule in rules:
-        if rule.kind == AlertRule.Kind.AGREEMENT_BELOW:
-            totals["skipped"] += 1
-            continue
         raised, cleared = check_rule(rule, now)
         totals["rules"] += 1
         totals["raised"] += len(raised)

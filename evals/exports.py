@@ -88,13 +88,19 @@ class ExportError(ValueError):
 
 
 def consensus_override(item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The adjudication hook: adjudicated answers by item id, ``{item_id: {key: answer}}``.
+    """The adjudicated answers by item id, ``{item_id: {key: answer}}``.
 
-    Returns {} until adjudication exists. When it returns answers for an item, the
-    items shape uses them instead of the computed consensus and marks the item
+    The items shape uses them instead of the computed consensus and marks the item
     ``adjudicated``; the ``adjudicated_only`` filter keeps exactly those items.
     """
-    return {}
+    from .models import Adjudication
+
+    found: dict[int, dict[str, Any]] = {}
+    ids = list(item_ids)
+    for start in range(0, len(ids), 5000):
+        rows = Adjudication.objects.filter(item_id__in=ids[start : start + 5000])
+        found.update(rows.values_list("item_id", "answers"))
+    return found
 
 
 # --- Filters and spec -------------------------------------------------------------------

@@ -341,7 +341,7 @@ class AlertRule(models.Model):
     class Kind(models.TextChoices):
         WEIGHTED_SCORE_BELOW = "weighted_score_below", "Weighted score of a model version below X"
         PASS_RATE_BELOW = "pass_rate_below", "Pass rate of a model version below X"
-        AGREEMENT_BELOW = "agreement_below", "Agreement below Y (needs agreement snapshots)"
+        AGREEMENT_BELOW = "agreement_below", "Agreement (Krippendorff's alpha) below Y"
         QUEUE_STARVED = "queue_starved", "No new items for Z days"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="alert_rules")

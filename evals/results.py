@@ -562,18 +562,35 @@ def queue_overview(workspace_id: int) -> list[Queue]:
     )
 
 
-def latest_agreement(queues: Sequence[Queue]) -> dict[int, Any]:
-    """Latest agreement per queue id, for the overview.
+def latest_agreement(queues: Sequence[Queue]) -> dict[int, str]:
+    """Per queue id: the lowest Krippendorff's alpha of its latest agreement snapshot.
 
-    LEAD: fill in once an agreement snapshot model is merged (issue "agreement"). Until
-    then there is nothing to show, and the overview says so instead of a number.
+    The weakest criterion is the headline: a queue is as trustworthy as its least
+    reliable criterion. Queues without a snapshot are left out (the page shows "—").
     """
-    return {}
+    from .agreement_report import headline
+    from .models import AgreementSnapshot
+
+    shown: dict[int, str] = {}
+    for queue in queues:
+        snapshot = (
+            AgreementSnapshot.objects.filter(queue=queue).order_by("-computed_at", "-id").first()
+        )
+        if snapshot is None:
+            continue
+        rows = [row for row in headline(snapshot.report) if row["alpha"] is not None]
+        if rows:
+            weakest = min(rows, key=lambda row: row["alpha"])
+            shown[queue.pk] = f"α {weakest['alpha']:.2f} ({weakest['name']}, lowest)"
+    return shown
 
 
 def open_adjudications(queues: Sequence[Queue]) -> dict[int, int]:
-    """Open adjudications per queue id, for the overview.
+    """Per queue id: disputed items that no adjudicator has resolved yet."""
+    from .adjudication import disputes
 
-    LEAD: fill in once the adjudication model is merged. Empty until then.
-    """
-    return {}
+    counts: dict[int, int] = {}
+    for queue in queues:
+        criteria = list(queue.rubric_version.criteria.all())
+        counts[queue.pk] = sum(1 for d in disputes(queue, criteria) if not d.adjudicated)
+    return counts

@@ -56,7 +56,8 @@ def test_a_missing_answer_shows_its_error_next_to_the_criterion(
     page.wait_for_selector("#err-harm")
     assert "needs an answer" in page.inner_text("#err-safe")
     # The focus goes to the first criterion with an error; the earlier answer is kept.
-    assert page.evaluate("document.activeElement.dataset.criterion") == "harm"
+    # Focus moves to the first criterion with an error once the swap has settled.
+    page.wait_for_selector("fieldset.criterion[data-criterion=harm]:focus")
     assert page.is_checked("input[name=c-accuracy][value='4']")
     assert Judgment.objects.count() == 0
     page.keyboard.press("?")

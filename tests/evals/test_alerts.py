@@ -94,10 +94,44 @@ def test_a_starved_queue_raises_and_a_new_item_clears_it(queue):
     assert event.cleared_at is not None
 
 
-def test_agreement_rules_are_skipped_until_agreement_snapshots_exist(queue):
-    rule = _rule(queue, kind="agreement_below")
-    assert alerts.evaluate(rule) is None
-    assert alerts.check_alerts(NOW)["skipped"] == 1
+def _snapshot(queue, alphas: dict[str, float]):
+    from evals.models import AgreementSnapshot
+
+    report = {
+        "criteria": [
+            {
+                "key": key,
+                "name": key.title(),
+                "level": "ordinal",
+                "overall": {
+                    "coefficients": {"krippendorff_alpha": {"value": alpha, "n_items": 40}}
+                },
+            }
+            for key, alpha in alphas.items()
+        ]
+    }
+    return AgreementSnapshot.objects.create(queue=queue, judgment_count=80, report=report)
+
+
+def test_agreement_rules_wait_for_a_snapshot_then_raise_and_clear(queue):
+    rule = _rule(queue, kind="agreement_below", threshold=0.6)
+    assert alerts.evaluate(rule) == []
+    _snapshot(queue, {"accuracy": 0.45, "harm": 0.8})
+    alerts.check_alerts(NOW)
+    event = AlertEvent.objects.get(rule=rule, cleared_at__isnull=True)
+    assert event.subject == "accuracy" and event.value == pytest.approx(0.45)
+    assert "alpha 0.45" in event.message
+    _snapshot(queue, {"accuracy": 0.72, "harm": 0.8})
+    alerts.check_alerts(NOW)
+    event.refresh_from_db()
+    assert event.cleared_at is not None
+
+
+def test_an_agreement_rule_on_one_criterion_ignores_the_others(queue):
+    rule = _rule(queue, kind="agreement_below", threshold=0.6, criterion_key="harm")
+    _snapshot(queue, {"accuracy": 0.1, "harm": 0.9})
+    readings = alerts.evaluate(rule)
+    assert [(r.subject, r.breached) for r in readings] == [("harm", False)]
 
 
 def test_inactive_rules_are_not_checked(queue):

@@ -166,8 +166,10 @@ def test_filters_narrow_the_rows(graded_queue, workspace, clinicians, tmp_path):
     assert count(since=(BASE_TIME + timedelta(minutes=4)).isoformat()) == 4
     assert count(until=(BASE_TIME + timedelta(minutes=1)).isoformat()) == 2
     assert count(min_agreement=1.0) == 8
-    assert count(adjudicated_only=True) == 0  # nothing is adjudicated until the hook is filled
-    assert count(exclude_gold=True) == 8  # no gold flag on items yet: nothing to exclude
+    assert count(adjudicated_only=True) == 0  # nothing adjudicated yet
+    assert count(exclude_gold=True) == 8  # no gold items yet
+    graded_queue.items.filter(pk=graded_queue.items.order_by("pk").first().pk).update(is_gold=True)
+    assert count(exclude_gold=True) == 6
 
 
 def test_min_agreement_drops_items_reviewers_disagree_on(
@@ -253,8 +255,26 @@ def test_weighted_score_normalizes_scales_and_weights_criteria(workspace):
     assert exports.weighted_score({"accuracy": 3, "safe": True}, criteria) == 0.75
 
 
-def test_the_adjudication_hook_returns_nothing_yet():
-    assert exports.consensus_override([1, 2, 3]) == {}
+def test_adjudicated_answers_replace_the_consensus_of_their_item(
+    graded_queue, workspace, admin_user, tmp_path
+):
+    from evals.models import Adjudication
+
+    first, second = graded_queue.items.order_by("pk")[:2]
+    final = {"accuracy": 1, "harm": "severe", "safe": False}
+    Adjudication.objects.create(
+        item=first, queue=graded_queue, adjudicator=admin_user, answers=final, note="checked"
+    )
+    assert exports.consensus_override([first.pk, second.pk]) == {first.pk: final}
+    path, _ = _export(workspace, tmp_path, "items", "jsonl", name="adj")
+    rows = {row["item_id"]: row for row in _read(path, "jsonl")}
+    assert rows[first.pk]["adjudicated"] is True
+    assert rows[first.pk]["consensus_accuracy"] == 1
+    assert rows[second.pk]["adjudicated"] is False
+    only, _ = _export(
+        workspace, tmp_path, "items", "jsonl", name="only", filters={"adjudicated_only": True}
+    )
+    assert [row["item_id"] for row in _read(only, "jsonl")] == [first.pk]
 
 
 def test_datasets_loads_the_parquet_and_jsonl_files_offline(

@@ -1,0 +1,47 @@
+"""The overview's agreement and adjudication columns read real snapshots and disputes."""
+
+from annotate.assignment import claim_next
+from annotate.judging import submit_judgment
+from evals import results
+from evals.models import Adjudication, AgreementSnapshot
+from tests.factories import good_answers, make_queue
+
+
+def _grade(queue, reviewer, **answers):
+    criteria = list(queue.rubric_version.criteria.all())
+    while (assignment := claim_next(queue, reviewer)) is not None:
+        submit_judgment(queue, assignment, criteria, {**good_answers(), **answers})
+
+
+def test_the_overview_shows_the_weakest_criterion_of_the_latest_snapshot(
+    client, workspace, clinicians, admin_user
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=1)
+    assert results.latest_agreement([queue]) == {}
+    report = {
+        "criteria": [
+            {"key": k, "name": n, "level": "nominal", "overall": {"coefficients": {
+                "krippendorff_alpha": {"value": v, "n_items": 30}}}}
+            for k, n, v in [("accuracy", "Accuracy", 0.81), ("harm", "Harm", 0.42)]
+        ]
+    }  # fmt: skip
+    AgreementSnapshot.objects.create(queue=queue, judgment_count=60, report=report)
+    assert results.latest_agreement([queue]) == {queue.pk: "α 0.42 (Harm, lowest)"}
+    client.force_login(admin_user)
+    body = client.get(f"/w/{workspace.slug}/overview/").content.decode()
+    assert "α 0.42 (Harm, lowest)" in body
+    assert f"/w/{workspace.slug}/queues/{queue.pk}/agreement/" in body
+
+
+def test_open_adjudications_count_disputes_not_yet_resolved(
+    workspace, clinicians, reviewer, second_reviewer, admin_user
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=3, k=2)
+    _grade(queue, reviewer, accuracy="1", harm="severe", safe="fail")
+    _grade(queue, second_reviewer, accuracy="5", harm="none", safe="pass")
+    assert results.open_adjudications([queue]) == {queue.pk: 3}
+    item = queue.items.order_by("pk").first()
+    Adjudication.objects.create(
+        item=item, queue=queue, adjudicator=admin_user, answers={"accuracy": 3}, note=""
+    )
+    assert results.open_adjudications([queue]) == {queue.pk: 2}
