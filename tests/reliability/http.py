@@ -58,13 +58,11 @@ class Reviewer:
         """Submit the current item ``times`` times (a double click); True when a next item came."""
         assert self.form is not None
         url, _ = self.form
+        answers = (
+            PAIR_ANSWERS if self.pairwise else {f"c-{k}": v for k, v in good_answers().items()}
+        )
         for _ in range(times):
-            body = self._check(
-                self.client.post(
-                    url, {f"c-{k}": v for k, v in good_answers().items()}, headers=HTMX
-                ),
-                f"POST {url}",
-            )
+            body = self._check(self.client.post(url, answers, headers=HTMX), f"POST {url}")
             if "already saved" in body:
                 self.tally.duplicates += 1
         return self.form is not None
