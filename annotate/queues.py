@@ -35,6 +35,13 @@ EDITABLE = (
     "due_date",
     "show_metadata",
     "shuffle_sides",
+    "rationale_required",
+    "rationale_min_length",
+    "swap_check_rate",
+    "gold_rate",
+    "gold_min_accuracy",
+    "calibration_required",
+    "show_reviewer_names",
 )
 
 

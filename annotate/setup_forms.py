@@ -121,6 +121,17 @@ class QueueForm(forms.Form):
     show_metadata = forms.BooleanField(required=False)
     shuffle_sides = forms.BooleanField(required=False, initial=True)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # Pairwise queues.
+    rationale_required = forms.BooleanField(required=False)
+    rationale_min_length = forms.IntegerField(
+        min_value=0, max_value=2000, initial=0, required=False
+    )
+    swap_check_percent = forms.FloatField(min_value=0, max_value=50, initial=0, required=False)
+    # Reviewer quality: gold items, calibration, adjudication.
+    gold_percent = forms.FloatField(min_value=0, max_value=50, initial=0, required=False)
+    gold_min_accuracy_percent = forms.FloatField(min_value=0, max_value=100, required=False)
+    calibration_required = forms.BooleanField(required=False)
+    show_reviewer_names = forms.BooleanField(required=False)
 
     def __init__(self, workspace: Workspace, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -140,6 +151,11 @@ class QueueForm(forms.Form):
     def queue_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["lease_seconds"] = data.pop("lease_minutes") * 60
+        data["swap_check_rate"] = (data.pop("swap_check_percent") or 0) / 100
+        data["gold_rate"] = (data.pop("gold_percent") or 0) / 100
+        minimum = data.pop("gold_min_accuracy_percent")
+        data["gold_min_accuracy"] = None if minimum is None else minimum / 100
+        data["rationale_min_length"] = data.get("rationale_min_length") or 0
         data.pop("cohorts")
         return data
 
@@ -157,4 +173,13 @@ class QueueForm(forms.Form):
             "show_metadata": queue.show_metadata,
             "shuffle_sides": queue.shuffle_sides,
             "due_date": queue.due_date,
+            "rationale_required": queue.rationale_required,
+            "rationale_min_length": queue.rationale_min_length,
+            "swap_check_percent": round(queue.swap_check_rate * 100, 3),
+            "gold_percent": round(queue.gold_rate * 100, 3),
+            "gold_min_accuracy_percent": None
+            if queue.gold_min_accuracy is None
+            else round(queue.gold_min_accuracy * 100, 3),
+            "calibration_required": queue.calibration_required,
+            "show_reviewer_names": queue.show_reviewer_names,
         }

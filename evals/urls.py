@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views, views_agreement, views_judges, views_leaderboard, views_results
+from . import views, views_agreement, views_gold, views_judges, views_leaderboard, views_results
 
 Q = "w/<slug:slug>/queues/<int:queue_id>/"
 
@@ -76,6 +76,7 @@ urlpatterns = [
         views_leaderboard.leaderboard_recompute,
         name="leaderboard-recompute",
     ),
+    path(Q + "gold/", views_gold.gold_items, name="gold-items"),
     path(Q + "agreement/", views_agreement.agreement_page, name="queue-agreement"),
     path(
         Q + "agreement/compute/", views_agreement.agreement_compute, name="queue-agreement-compute"

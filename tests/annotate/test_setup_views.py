@@ -527,3 +527,32 @@ def test_setup_changes_are_written_to_the_audit_log(client, setup, author, admin
     assert events["queue.status"].details == {"status": "paused"}
     assert events["member.update"].details["previous_role"] == "reviewer"
     assert events["member.update"].actor == admin_user
+
+
+def test_an_author_sets_pairwise_and_quality_settings_on_a_queue(client, workspace, author):
+    from tests.factories import make_queue
+
+    queue = make_queue(workspace)
+    client.force_login(author)
+    data = {
+        "name": queue.name,
+        "kind": "rubric",
+        "rubric_version": queue.rubric_version_id,
+        "judgments_per_item": "1",
+        "lease_minutes": "15",
+        "order": "random",
+        "rationale_required": "on",
+        "rationale_min_length": "20",
+        "swap_check_percent": "10",
+        "gold_percent": "5",
+        "gold_min_accuracy_percent": "70",
+        "calibration_required": "on",
+    }
+    response = client.post(f"/w/{workspace.slug}/queues/{queue.pk}/edit/", data)
+    assert response.status_code == 302
+    queue.refresh_from_db()
+    assert (queue.rationale_required, queue.rationale_min_length) == (True, 20)
+    assert (queue.swap_check_rate, queue.gold_rate) == (0.1, 0.05)
+    assert queue.gold_min_accuracy == 0.7 and queue.calibration_required
+    page = client.get(f"/w/{workspace.slug}/queues/{queue.pk}/edit/").content.decode()
+    assert 'name="gold_percent" value="5.0"' in page
