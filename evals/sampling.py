@@ -234,7 +234,7 @@ class Plan:
         return self.matching - self.already_in_queue
 
 
-def _in_queue(queue_id: int) -> Exists:
+def in_queue(queue_id: int) -> Exists:
     return Exists(QueuedLog.objects.filter(queue_id=queue_id, log_id=OuterRef("pk")))
 
 
@@ -253,7 +253,7 @@ def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
     matching = filtered_logs(rule, now).annotate(stratum=stratum_expression(rule.strata or []))
     result = Plan()
     counts = (
-        matching.annotate(in_queue=_in_queue(rule.queue_id))
+        matching.annotate(in_queue=in_queue(rule.queue_id))
         .values("stratum")
         .annotate(n=Count("id"), queued=Count("id", filter=Q(in_queue=True)))
         .order_by()
@@ -263,7 +263,7 @@ def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
         result.matching += row["n"]
         result.already_in_queue += row["queued"]
 
-    candidates = matching.filter(~_in_queue(rule.queue_id)).annotate(
+    candidates = matching.filter(~in_queue(rule.queue_id)).annotate(
         sample_hash=SampleHash(rule.seed)
     )
     count = rule.count or 0

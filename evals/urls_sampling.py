@@ -11,4 +11,9 @@ urlpatterns = [
         "w/<slug:slug>/sampling/<int:rule_id>/preview/", views.rule_preview, name="sampling-preview"
     ),
     path("w/<slug:slug>/sampling/<int:rule_id>/run/", views.run_rule, name="sampling-run"),
+    path(
+        "w/<slug:slug>/sampling/<int:rule_id>/prescreen/",
+        views.prescreen,
+        name="sampling-prescreen",
+    ),
 ]

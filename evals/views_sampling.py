@@ -13,7 +13,11 @@ from annotate.models import Membership
 
 from . import sampling
 from .forms_sampling import SamplingRuleForm
-from .models import SamplingRule
+from .judge_runs import RunRefused, start_run
+from .models import JudgeEndpoint, SamplingRule
+from .urlcheck import UnsafeURL
+
+PRESCREEN_LIMIT = 5000
 
 TEMPLATE = "evals/sampling_rule.html"
 
@@ -90,6 +94,9 @@ def _rule_context(membership: Membership, rule: SamplingRule, **extra) -> dict:
         "membership": membership,
         "rule": rule,
         "runs": rule.runs.select_related("job").order_by("-created_at")[:50],
+        "judge_endpoints": JudgeEndpoint.objects.filter(workspace=membership.workspace).order_by(
+            "name"
+        ),
         **extra,
     }
 
@@ -122,3 +129,35 @@ def run_rule(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, TEMPLATE + "#runs", _rule_context(membership, rule))
     return redirect("sampling-rule", slug=slug, rule_id=rule.pk)
+
+
+@require_POST
+@login_required
+def prescreen(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
+    """Judge the rule's candidate logs (matching, not yet in its queue) with an LLM judge.
+
+    The judge's scores then feed the "judge low first" strategy. At most PRESCREEN_LIMIT
+    logs per run, in the rule's seeded order, so a pre-screen is as reproducible as a run.
+    """
+    membership = access.get_membership(request.user, slug, access.SETUP_READERS)
+    rule = _get_rule(membership, rule_id)
+    endpoint = JudgeEndpoint.objects.filter(
+        pk=request.POST.get("endpoint") or 0, workspace=membership.workspace
+    ).first()
+    if endpoint is None:
+        raise Http404
+    logs = (
+        sampling.filtered_logs(rule)
+        .filter(~sampling.in_queue(rule.queue_id))
+        .annotate(sample_hash=sampling.SampleHash(rule.seed))
+        .order_by("sample_hash", "id")[:PRESCREEN_LIMIT]
+    )
+    try:
+        run = start_run(
+            endpoint, logs=list(logs), rubric_version=rule.queue.rubric_version, user=request.user
+        )
+    except (RunRefused, UnsafeURL) as exc:
+        context = _rule_context(membership, rule, prescreen_error=str(exc))
+        return render(request, TEMPLATE, context, status=422)
+    audit.record(membership.workspace, request.user, "judge_run.prescreen", rule, rule.name)
+    return redirect("judge-run", slug=slug, run_id=run.pk)
