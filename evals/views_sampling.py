@@ -145,7 +145,10 @@ def prescreen(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
         pk=request.POST.get("endpoint") or 0, workspace=membership.workspace
     ).first()
     if endpoint is None:
-        raise Http404
+        context = _rule_context(
+            membership, rule, prescreen_error="Choose a judge endpoint of this workspace."
+        )
+        return render(request, TEMPLATE, context, status=422)
     logs = (
         sampling.filtered_logs(rule)
         .filter(~sampling.in_queue(rule.queue_id))

@@ -27,7 +27,7 @@ def test_an_engineer_prescreens_a_rules_candidates_with_a_judge(
     assert run.job.total == 120  # every candidate log of the rule
 
 
-def test_another_workspaces_endpoint_is_404(client, workspace, engineer, outsider):  # noqa: F811
+def test_another_workspaces_endpoint_is_refused(client, workspace, engineer, outsider):  # noqa: F811
     from evals.models import JudgeEndpoint
 
     other = JudgeEndpoint.objects.create(
@@ -39,5 +39,7 @@ def test_another_workspaces_endpoint_is_404(client, workspace, engineer, outside
     rule = make_rule(workspace, make_queue(workspace), strategy="fixed", count=5)
     client.force_login(engineer)
     url = f"/w/{workspace.slug}/sampling/{rule.pk}/prescreen/"
-    assert client.post(url, {"endpoint": other.pk}).status_code == 404
+    response = client.post(url, {"endpoint": other.pk})
+    assert response.status_code == 422
+    assert "Choose a judge endpoint of this workspace." in response.content.decode()
     assert not JudgeRun.objects.exists()
