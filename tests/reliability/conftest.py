@@ -74,6 +74,9 @@ def celery_app_on(broker_url: str):
     from quorum.celery import app
 
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    # Celery prefers the CELERY_BROKER_URL environment variable over its config (CI sets it).
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker_url
     app.conf.broker_url = broker_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     app._pool = None
@@ -81,6 +84,10 @@ def celery_app_on(broker_url: str):
     try:
         yield app
     finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         app.conf.broker_url, app.conf.broker_transport_options = saved
         app._pool = None
         app.amqp._producer_pool = None
