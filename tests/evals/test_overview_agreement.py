@@ -45,3 +45,19 @@ def test_open_adjudications_count_disputes_not_yet_resolved(
         item=item, queue=queue, adjudicator=admin_user, answers={"accuracy": 3}, note=""
     )
     assert results.open_adjudications([queue]) == {queue.pk: 2}
+
+
+def test_the_overview_and_results_link_the_leaderboard_agreement_and_judge_pages(
+    client, workspace, clinicians, admin_user
+):
+    rubric = make_queue(workspace, cohorts=[clinicians], items=1, name="Rubric queue")
+    pairwise = make_queue(
+        workspace, name="Pairs", kind="pairwise", rubric_version=rubric.rubric_version
+    )
+    client.force_login(admin_user)
+    overview = client.get(f"/w/{workspace.slug}/overview/").content.decode()
+    assert f"/w/{workspace.slug}/queues/{pairwise.pk}/leaderboard/" in overview
+    assert f"/w/{workspace.slug}/queues/{rubric.pk}/agreement/" in overview
+    results = client.get(f"/w/{workspace.slug}/queues/{rubric.pk}/results/").content.decode()
+    assert f"/w/{workspace.slug}/judges/" in results
+    assert f"/w/{workspace.slug}/queues/{rubric.pk}/agreement/" in results
