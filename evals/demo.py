@@ -23,6 +23,7 @@ from annotate.rubrics import create_rubric, publish
 
 from .demo_content import DEFAULT_COUNT, DEFAULT_SEED, generate_logs
 from .models import Log, Source
+from .pairing import input_key
 
 DEMO_SLUG = "patient-assistant"
 DEMO_NAME = "Patient message assistant (demo)"
@@ -247,6 +248,8 @@ def _create_logs(workspace: Workspace, rows: list[dict[str, Any]]) -> list[Log]:
         Log(workspace=workspace, source=sources[row["source"]], **_without(row, "source"))
         for row in rows
     ]
+    for log in logs:
+        log.input_key = input_key(log.input_text, log.input_messages)
     return Log.objects.bulk_create(logs, batch_size=500)
 
 

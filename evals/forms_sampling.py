@@ -51,6 +51,18 @@ class SamplingRuleForm(forms.Form):
     strata = forms.CharField(
         required=False, help_text="Comma-separated: model_version, metadata.topic, ..."
     )
+    pair_version_a = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Pair: version A",
+        help_text="Pairwise queues: the model version (or prompt variant) shown as one side.",
+    )
+    pair_version_b = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Pair: version B",
+        help_text="The version it is compared with, on the same normalized input.",
+    )
     seed = forms.IntegerField(required=False, help_text="Same seed, same picks.")
     schedule = forms.ChoiceField(choices=SamplingRule.Schedule.choices)
     every_minutes = forms.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
@@ -85,6 +97,8 @@ class SamplingRuleForm(forms.Form):
             "rate_percent": rule.rate * 100 if rule.rate else None,
             "count": rule.count,
             "strata": ", ".join(rule.strata or []),
+            "pair_version_a": rule.pair_version_a,
+            "pair_version_b": rule.pair_version_b,
             "seed": rule.seed,
             "schedule": rule.schedule,
             "every_minutes": rule.every_minutes,
@@ -133,11 +147,31 @@ class SamplingRuleForm(forms.Form):
             self.add_error("judge_criterion", "Which criterion of the judge's scores?")
         if strategy == SamplingRule.Strategy.QUOTA and not data.get("strata_list"):
             self.add_error("strata", "Quotas need at least one stratum key.")
+        self._clean_pairing(data)
         if data.get("schedule") == SamplingRule.Schedule.EVERY_N_MINUTES and not data.get(
             "every_minutes"
         ):
             self.add_error("every_minutes", "How many minutes between runs?")
         return data
+
+    def _clean_pairing(self, data: dict[str, Any]) -> None:
+        """A pairwise queue is filled by pairing two versions; a rubric queue never is."""
+        first = (data.get("pair_version_a") or "").strip()
+        second = (data.get("pair_version_b") or "").strip()
+        data["pair_version_a"], data["pair_version_b"] = first, second
+        queue = data.get("queue")
+        if queue is None:
+            return
+        if queue.kind != Queue.Kind.PAIRWISE:
+            if first or second:
+                self.add_error("pair_version_a", "Only a pairwise queue takes pairs of versions.")
+            return
+        if not first:
+            self.add_error("pair_version_a", "A pairwise queue needs the version shown as A.")
+        if not second:
+            self.add_error("pair_version_b", "A pairwise queue needs the version to compare with.")
+        if first and first == second:
+            self.add_error("pair_version_b", "Choose two different versions.")
 
     def save(self, rule: SamplingRule | None = None, user=None) -> SamplingRule:
         data = self.cleaned_data
@@ -151,6 +185,8 @@ class SamplingRuleForm(forms.Form):
         rule.rate = data["rate_percent"] / 100 if is_rate else None
         rule.count = None if is_rate else data["count"]
         rule.strata = data["strata_list"]
+        rule.pair_version_a = data["pair_version_a"]
+        rule.pair_version_b = data["pair_version_b"]
         rule.seed = data["seed"] if data.get("seed") is not None else secrets.randbits(31)
         rule.schedule = data["schedule"]
         rule.every_minutes = data.get("every_minutes")

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import redaction
+from . import pairing, redaction
 from .models import Log, Source
 
 
@@ -549,8 +549,9 @@ class Parser:
         else:
             obj = parse_json_line(text)
         check_shape(obj, text, self.depth_limit, self.chars_limit)
-        record = normalize(obj, text)
-        return redaction.redact_record(record, self.redaction)
+        record = redaction.redact_record(normalize(obj, text), self.redaction)
+        record["input_key"] = pairing.input_key(record["input_text"], record["input_messages"])
+        return record
 
 
 def ingest_lines(
@@ -633,6 +634,7 @@ STAGE_COLUMNS = (
     ("tokens_out", "integer"),
     ("trace_id", "text"),
     ("redacted", "boolean"),
+    ("input_key", "bigint"),
 )
 JSON_COLUMNS = {"input_messages", "metadata", "feedback"}
 STAGE = "quorum_ingest_stage"

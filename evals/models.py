@@ -47,6 +47,8 @@ class Log(models.Model):
     tokens_out = models.PositiveIntegerField(null=True, blank=True)
     trace_id = models.CharField(max_length=200, blank=True)
     redacted = models.BooleanField(default=False)
+    # A hash of the normalized input (evals.pairing.input_key), for pairing versions.
+    input_key = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -60,6 +62,13 @@ class Log(models.Model):
 
     def __str__(self) -> str:
         return f"log {self.external_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.input_key is None:
+            from .pairing import input_key
+
+            self.input_key = input_key(self.input_text, self.input_messages)
+        super().save(*args, **kwargs)
 
 
 class Job(models.Model):
@@ -215,6 +224,9 @@ class SamplingRule(models.Model):
     strata = models.JSONField(
         default=list, blank=True, help_text='Stratum keys: "model_version", "metadata.topic".'
     )
+    # Pairing (pairwise queues): the same input under version A and version B is one item.
+    pair_version_a = models.CharField(max_length=200, blank=True)
+    pair_version_b = models.CharField(max_length=200, blank=True)
     seed = models.BigIntegerField(default=0)
     schedule = models.CharField(max_length=20, choices=Schedule.choices, default=Schedule.MANUAL)
     every_minutes = models.PositiveIntegerField(null=True, blank=True)

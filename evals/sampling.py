@@ -38,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 from annotate.items import add_items
 from annotate.models import Queue
 
-from . import jobs
+from . import jobs, pairing
 from .models import Job, Log, QueuedLog, SamplingRule, SamplingRun
 
 JOB_KIND = "sampling"
@@ -239,13 +239,18 @@ def in_queue(queue_id: int) -> Exists:
 
 
 def plan(rule: SamplingRule, now: datetime | None = None) -> Plan:
-    """What a run of ``rule`` would pick now: deterministic for the same logs."""
+    """What a run of ``rule`` would pick now: deterministic for the same logs.
+
+    A pairing rule's picks are ``[log A, log B, stratum]``, the others' ``[log, stratum]``.
+    """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Sort the matching logs in memory; JIT compiling costs more than it saves here.
                 cursor.execute("SET LOCAL work_mem = '64MB'")
                 cursor.execute("SET LOCAL jit = off")
+        if pairing.is_pairing(rule):
+            return pairing.plan_pairs(rule, now)
         return _plan(rule, now)
 
 
@@ -318,6 +323,7 @@ def preview(rule: SamplingRule) -> dict[str, Any]:
     """How many logs a run would pick now, by stratum (nothing is written)."""
     p = plan(rule)
     return {
+        "pairing": pairing.is_pairing(rule),
         "matching": p.matching,
         "already_in_queue": p.already_in_queue,
         "picked": len(p.picks),
@@ -398,6 +404,13 @@ def _add_batch(run: SamplingRun, queue_id: int, batch: list[list[Any]]) -> int:
     """Add one batch of picks to the queue in one transaction; returns how many were new."""
     with transaction.atomic():
         queue = Queue.objects.select_for_update().get(pk=queue_id)
+        if batch and len(batch[0]) == 3:
+            added, errors = pairing.add_pairs(queue, run, batch)
+            if errors:
+                SamplingRun.objects.filter(pk=run.pk).update(
+                    errors=F("errors") + len(errors), error="; ".join(errors)[:2000]
+                )
+            return added
         ids = [log_id for log_id, _ in batch]
         present = set(
             QueuedLog.objects.filter(queue=queue, log_id__in=ids).values_list("log_id", flat=True)
@@ -439,7 +452,8 @@ def execute_run(run: SamplingRun, job: Job | None = None) -> SamplingRun:
             jobs.beat(job, progress=min(len(picks), start + size))
         if pause:
             time.sleep(pause)
-    added = QueuedLog.objects.filter(run=run).count()
+    # One item per log, or per pair of logs for a pairing rule.
+    added = QueuedLog.objects.filter(run=run).values("item_id").distinct().count()
     SamplingRun.objects.filter(pk=run.pk).update(
         status=SamplingRun.Status.DONE,
         added=added,
