@@ -257,6 +257,9 @@ def plan(rule: SamplingRule, now: datetime | None = None) -> Plan:
 def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
     matching = filtered_logs(rule, now).annotate(stratum=stratum_expression(rule.strata or []))
     result = Plan()
+    if rule.strategy == SamplingRule.Strategy.QUOTA:
+        _plan_quota(rule, matching, result)
+        return result
     counts = (
         matching.annotate(in_queue=in_queue(rule.queue_id))
         .values("stratum")
@@ -278,18 +281,6 @@ def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
         if rate < 1:
             candidates = candidates.filter(sample_hash__lt=rate_threshold(rate))
         picked = candidates.order_by("sample_hash", "id")
-    elif strategy == SamplingRule.Strategy.QUOTA:
-        picked = (
-            candidates.annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("stratum")],
-                    order_by=[F("sample_hash").asc(), F("id").asc()],
-                )
-            )
-            .filter(rank__lte=count)
-            .order_by("stratum", "sample_hash", "id")
-        )
     elif strategy == SamplingRule.Strategy.NEGATIVE_FIRST:
         picked = candidates.order_by("-feedback_negative", "sample_hash", "id")[:count]
     elif strategy == SamplingRule.Strategy.JUDGE_LOW_FIRST:
@@ -307,6 +298,39 @@ def _plan(rule: SamplingRule, now: datetime | None) -> Plan:
         result.picks.append([log_id, stratum])
         result.by_stratum.setdefault(stratum, {"matching": 0, "picked": 0})["picked"] += 1
     return result
+
+
+def _plan_quota(rule: SamplingRule, matching: QuerySet[Log], result: Plan) -> None:
+    """Quotas in one pass over the matching logs: each (stratum, already queued) partition
+    is ranked by hash and counted together, and only the ranks a quota keeps come back."""
+    ranked = matching.annotate(
+        queued_now=in_queue(rule.queue_id),
+        sample_hash=SampleHash(rule.seed),
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("stratum"), F("queued_now")],
+            order_by=[F("sample_hash").asc(), F("id").asc()],
+        ),
+        size=Window(Count("id"), partition_by=[F("stratum"), F("queued_now")]),
+    ).values_list("id", "stratum", "queued_now", "rank", "size", "sample_hash")
+    query, params = ranked.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({query}) ranked "  # Django-compiled SQL, parameters bound
+            'WHERE ranked."rank" = 1 OR (ranked."rank" <= %s AND NOT ranked."queued_now") '
+            'ORDER BY ranked."stratum", ranked."sample_hash", ranked."id"',
+            [*params, rule.count or 0],
+        )
+        rows = cursor.fetchall()
+    for log_id, stratum, queued, rank, size, _ in rows:
+        counts = result.by_stratum.setdefault(stratum, {"matching": 0, "picked": 0})
+        if rank == 1:
+            counts["matching"] += size
+            result.matching += size
+            result.already_in_queue += size if queued else 0
+        if not queued and rank <= (rule.count or 0):
+            result.picks.append([log_id, stratum])
+            counts["picked"] += 1
 
 
 def judge_flagged_logs(rule: SamplingRule) -> QuerySet[Log]:
