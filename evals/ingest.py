@@ -22,6 +22,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import pairing, redaction
 from .models import Log, Source
+from .readahead import read_ahead
 
 
 class Reason:
@@ -562,10 +564,32 @@ def ingest_lines(
     batch_size: int | None = None,
     report: Report | None = None,
 ) -> Report:
-    """Ingest ``(line number, raw bytes)`` pairs into ``source``. Blank lines are not counted."""
+    """Ingest ``(line number, raw bytes)`` pairs into ``source``. Blank lines are not counted.
+
+    Lines are parsed in a second thread while the previous batch is inserted.
+    """
     parser = parser or Parser(source)
     report = report or Report()
     batch_size = batch_size or getattr(settings, "QUORUM_INGEST_BATCH", 1000)
+    batches: Iterator[tuple[list[dict[str, Any]], bytes | None]]
+    if connection.vendor == "postgresql":
+        # The COPY text is made in the parsing thread too.
+        batches = (
+            (records, copy_text(records))
+            for records in parsed_batches(lines, parser, report, batch_size)
+        )
+    else:
+        batches = ((records, None) for records in parsed_batches(lines, parser, report, batch_size))
+    with closing(read_ahead(batches)) as ready:
+        for records, payload in ready:
+            _flush(source, records, report, payload)
+    return report
+
+
+def parsed_batches(
+    lines: Iterable[tuple[int, bytes]], parser: Parser, report: Report, batch_size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of parsed records; rejected lines go to ``report`` with their numbers."""
     batch: list[dict[str, Any]] = []
     for number, raw in lines:
         if not raw.strip():
@@ -577,26 +601,32 @@ def ingest_lines(
             report.reject(number, exc.reason, exc.message)
             continue
         if len(batch) >= batch_size:
-            _flush(source, batch, report)
+            yield batch
             batch = []
     if batch:
-        _flush(source, batch, report)
-    return report
+        yield batch
 
 
-def _flush(source: Source, batch: list[dict[str, Any]], report: Report) -> None:
-    accepted = insert_records(source, batch)
+def _flush(
+    source: Source, batch: list[dict[str, Any]], report: Report, payload: bytes | None = None
+) -> None:
+    accepted = insert_records(source, batch, payload)
     report.accepted += accepted
     report.duplicate += len(batch) - accepted
 
 
-def insert_records(source: Source, records: list[dict[str, Any]]) -> int:
-    """Insert records not stored yet; returns how many were new. Duplicates are skipped."""
+def insert_records(
+    source: Source, records: list[dict[str, Any]], payload: bytes | None = None
+) -> int:
+    """Insert records not stored yet; returns how many were new. Duplicates are skipped.
+
+    ``payload`` is ``copy_text(records)`` when the caller made it already.
+    """
     if not records:
         return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _insert_postgres(source, records)
+            return _insert_postgres(source, payload or copy_text(records))
         return _insert_portable(source, records)
 
 
@@ -640,7 +670,41 @@ JSON_COLUMNS = {"input_messages", "metadata", "feedback"}
 STAGE = "quorum_ingest_stage"
 
 
-def _insert_postgres(source: Source, records: list[dict[str, Any]]) -> int:
+def _escape(text: str) -> str:
+    """A value in PostgreSQL's COPY text format (backslash, tab, newline, CR escaped)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text:
+        text = text.replace("\t", "\\t")
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    if "\r" in text:
+        text = text.replace("\r", "\\r")
+    return text
+
+
+def _copy_value(name: str, value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if name in JSON_COLUMNS:
+        return _escape(orjson.dumps(value).decode())
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return _escape(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def copy_text(records: list[dict[str, Any]]) -> bytes:
+    """The records as ``COPY ... FROM STDIN`` text-format rows of ``STAGE_COLUMNS``."""
+    names = [name for name, _ in STAGE_COLUMNS]
+    rows = ["\t".join([_copy_value(n, record[n]) for n in names]) for record in records]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _insert_postgres(source: Source, payload: bytes) -> int:
     names = [name for name, _ in STAGE_COLUMNS]
     columns = ", ".join(f'"{n}"' for n in names)
     with connection.cursor() as cursor:
@@ -651,13 +715,7 @@ def _insert_postgres(source: Source, records: list[dict[str, Any]]) -> int:
         )
         cursor.execute(f"TRUNCATE {STAGE}")
         with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
-            for record in records:
-                copy.write_row(
-                    [
-                        orjson.dumps(record[n]).decode() if n in JSON_COLUMNS else record[n]
-                        for n in names
-                    ]
-                )
+            copy.write(payload)
         cursor.execute(
             f"INSERT INTO {Log._meta.db_table} (workspace_id, source_id, created_at, {columns}) "
             f"SELECT %s, %s, %s, {columns} FROM {STAGE} "

@@ -25,6 +25,39 @@ def test_good_lines_are_stored_with_every_field(source):
     assert log.input_text.startswith("Patient question 1")
 
 
+TRICKY = [
+    "tab\there, newline\nthere, CR\rthere",
+    "a backslash \\ and \\N and \\t spelled out",
+    "quotes \" ' and commas, semicolons; pipes |",
+    "unicode: é ñ 漢字 🙂 \u2028 \u00a0",
+    "\\",
+    "",
+]
+
+
+def test_every_character_of_every_field_is_stored_as_sent(source):
+    lines = [
+        log_line(
+            n,
+            input=text or "x",
+            output=text + "!",
+            model_version=text[:50],
+            trace_id=text[:50],
+            metadata={"note": text, "nested": {"list": [text, None, True, 1.5]}},
+            feedback={"comment": text, "thumbs": "up"},
+        )
+        for n, text in enumerate(TRICKY)
+    ]
+    report = ingest_lines(source, numbered(lines))
+    assert report.accepted == len(TRICKY)
+    for n, text in enumerate(TRICKY):
+        log = Log.objects.get(external_id=f"log-{n}")
+        assert (log.input_text, log.output) == (text or "x", text + "!")
+        assert log.model_version == text[:50] and log.trace_id == text[:50]
+        assert log.metadata == {"note": text, "nested": {"list": [text, None, True, 1.5]}}
+        assert log.feedback["comment"] == text
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [

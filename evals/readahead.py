@@ -1,0 +1,60 @@
+"""Produce items in a background thread while the caller consumes the previous ones.
+
+Ingest parses lines in Python while PostgreSQL inserts the previous batch; with the
+parsing in a second thread the two overlap (the database wait releases the GIL).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_ITEM, _ERROR, _DONE = "item", "error", "done"
+
+
+def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items``, produced by a thread at most ``depth`` items ahead.
+
+    An exception raised while producing is raised here, at the point the consumer
+    reaches it. Close the generator (``contextlib.closing``) when the consumer may stop
+    early: closing tells the thread to stop and waits for it.
+    """
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((_ITEM, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((_ERROR, exc))
+            return
+        put((_DONE, None))
+
+    thread = threading.Thread(target=produce, name="quorum-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = channel.get()
+            if kind == _ITEM:
+                yield value
+            elif kind == _ERROR:
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join()
