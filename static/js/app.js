@@ -25,5 +25,5 @@
     }
   });
 
-  window.Quorum = { togglePanel: togglePanel };
+  window.Quorum = Object.assign(window.Quorum || {}, { togglePanel: togglePanel });
 })();

@@ -84,51 +84,10 @@
     if (fs) fs.classList.remove("has-error");
   });
 
-  // An answer being submitted is kept in sessionStorage until the server has it, so a
-  // session that expired mid-item costs nothing: after the new login the grading page
-  // sends it again (to the same assignment; the server decides whether it still counts).
-  var PENDING = "quorum-pending-answer";
-
-  function queueBase(url) { return url.split("/assignments/")[0]; }
-
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var f = event.detail.elt;
-    if (!f || f.id !== "grade-form") return;
-    var values = {};
-    new FormData(f).forEach(function (value, key) {
-      if (key !== "csrfmiddlewaretoken") values[key] = value;
-    });
-    sessionStorage.setItem(PENDING, JSON.stringify({ url: f.getAttribute("hx-post"), values: values }));
-  });
-
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var f = event.detail.elt;
-    var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (f && f.id === "grade-form" && status >= 200 && status < 500 && status !== 401) {
-      sessionStorage.removeItem(PENDING);
-    }
-  });
-
-  function resendPending() {
-    var raw = sessionStorage.getItem(PENDING);
-    var f = form();
-    if (!raw || !f || !window.htmx) return false;
-    var pending = JSON.parse(raw);
-    if (queueBase(pending.url) !== queueBase(f.getAttribute("hx-post"))) return false;
-    sessionStorage.removeItem(PENDING);
-    window.htmx.ajax("POST", pending.url, {
-      source: document.getElementById("grade-item"),
-      target: "#grade-item",
-      swap: "outerHTML",
-      values: pending.values,
-    });
-    return true;
-  }
-
   document.addEventListener("htmx:afterSettle", function () {
     if (document.getElementById("grade-item")) focusFirstOpen();
   });
   window.addEventListener("load", function () {
-    if (!resendPending()) focusFirstOpen();
+    if (!window.Quorum.resendPendingAnswer()) focusFirstOpen();
   });
 })();

@@ -109,4 +109,5 @@
     if (document.getElementById("grade-item")) focusStart();
   });
   document.addEventListener("DOMContentLoaded", focusStart);
+  window.addEventListener("load", function () { window.Quorum.resendPendingAnswer(); });
 })();
