@@ -10,6 +10,17 @@ from tests.conftest import PASSWORD, login
 from tests.factories import make_queue
 
 
+def submit_after_the_session_expired(page, reviewer) -> None:
+    """The session ends on the server, the reviewer submits, is sent to log in, logs in."""
+    Session.objects.all().delete()
+    page.click("#grade-form button[type=submit]")
+    page.wait_for_url("**/login/?next=*")
+    assert Judgment.objects.count() == 0
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_an_answer_written_when_the_session_expired_is_saved_after_login(
@@ -27,14 +38,7 @@ def test_an_answer_written_when_the_session_expired_is_saved_after_login(
         page.keyboard.press(key)
     page.fill("textarea[name=c-comment]", "Written before the session ran out.")
 
-    Session.objects.all().delete()  # the session expires on the server
-    page.click("#grade-form button[type=submit]")
-
-    page.wait_for_url("**/login/?next=*")
-    assert Judgment.objects.count() == 0
-    page.fill("#id_username", reviewer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    submit_after_the_session_expired(page, reviewer)
 
     expect(page.locator("#grade-progress strong")).to_have_text("1")
     judgment = Judgment.objects.get(reviewer=reviewer)
@@ -61,14 +65,7 @@ def test_a_pair_compared_when_the_session_expired_is_saved_after_login(
     page.fill("#rationale", "Kept while the session ran out.")
     a_on_left = Assignment.objects.get(reviewer=reviewer).a_on_left
 
-    Session.objects.all().delete()  # the session expires on the server
-    page.click("#grade-form button[type=submit]")
-
-    page.wait_for_url("**/login/?next=*")
-    assert Judgment.objects.count() == 0
-    page.fill("#id_username", reviewer.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    submit_after_the_session_expired(page, reviewer)
 
     expect(page.locator("#grade-progress")).to_contain_text("compared 1 pair")
     judgment = Judgment.objects.get(reviewer=reviewer)
