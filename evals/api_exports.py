@@ -32,6 +32,7 @@ from .export_jobs import (
     start_export,
 )
 from .exports import ExportError, parse_spec
+from .import_jobs import record_import
 from .imports import IMPORT_FORMATS, ImportFileError, import_judgments
 from .models import Job
 
@@ -95,6 +96,7 @@ class ImportOut(Schema):
     created: int
     items_created: int
     reviewers_created: int
+    refused: int = Field(description="bad rows; errors lists the first 1,000")
     errors: list[RowError]
 
 
@@ -225,4 +227,6 @@ def import_file(
             result = import_judgments(queue, path, format)
         except ImportFileError as exc:
             raise ApiError(400, "bad_file", str(exc)) from None
+    token = request.api_token  # type: ignore[attr-defined]
+    record_import(queue, None, file.name or "", format, result, api_token=token.prefix)
     return result.as_dict()
