@@ -22,9 +22,17 @@ from ninja.responses import Status
 from annotate import audit
 from annotate.api import PageQuery, get_queue
 
-from .api_common import ApiError, paginate, responses
-from .export_jobs import export_jobs, file_path, job_files, start_export
+from .api_common import ApiError, ErrorOut, paginate, responses
+from .export_jobs import (
+    expired_message,
+    export_jobs,
+    file_path,
+    is_expired,
+    job_files,
+    start_export,
+)
 from .exports import ExportError, parse_spec
+from .import_jobs import record_import
 from .imports import IMPORT_FORMATS, ImportFileError, import_judgments
 from .models import Job
 
@@ -67,6 +75,9 @@ class ExportOut(Schema):
     format: str
     snapshot_at: str | None
     error: str
+    expired_at: str | None = Field(
+        None, description="When the files were deleted (QUORUM_EXPORT_RETENTION_DAYS)"
+    )
     files: list[FileOut]
 
 
@@ -85,6 +96,7 @@ class ImportOut(Schema):
     created: int
     items_created: int
     reviewers_created: int
+    refused: int = Field(description="bad rows; errors lists the first 1,000")
     errors: list[RowError]
 
 
@@ -108,6 +120,7 @@ def _export_out(job: Job) -> ExportOut:
         format=str(job.params.get("format", "")),
         snapshot_at=job.params.get("snapshot_at"),
         error=job.error,
+        expired_at=(job.result or {}).get("expired_at"),
         files=files,
     )
 
@@ -156,7 +169,7 @@ def get_export(request: HttpRequest, export_id: int) -> ExportOut:
 @router.get(
     "/exports/{export_id}/files/{name}",
     summary="Download one file of a finished export",
-    response=responses({200: None}),
+    response=responses({200: None, 410: ErrorOut}),
     openapi_extra={
         "responses": {
             200: {
@@ -168,6 +181,8 @@ def get_export(request: HttpRequest, export_id: int) -> ExportOut:
 )
 def download_export_file(request: HttpRequest, export_id: int, name: str) -> FileResponse:
     job = _get_job(request, export_id)
+    if is_expired(job):
+        raise ApiError(410, "expired", expired_message(job))
     path = file_path(job, name)
     if path is None:
         raise Http404
@@ -212,4 +227,6 @@ def import_file(
             result = import_judgments(queue, path, format)
         except ImportFileError as exc:
             raise ApiError(400, "bad_file", str(exc)) from None
+    token = request.api_token  # type: ignore[attr-defined]
+    record_import(queue, None, file.name or "", format, result, api_token=token.prefix)
     return result.as_dict()

@@ -4,21 +4,28 @@ The job row's ``params`` hold the export spec (with its ``snapshot_at``, the job
 creation time), so a re-run after a crash writes the very same bytes. Files live
 under ``MEDIA_ROOT/exports/<job id>/``; a run writes into a fresh temporary folder
 and swaps it in when complete, so a half-written export is never served.
+
+Files are kept ``QUORUM_EXPORT_RETENTION_DAYS`` after the job finished: beat runs
+``expire_exports``, which deletes older exports' files and marks their jobs expired
+(``result["expired_at"]``); their downloads then answer 410 Gone.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from annotate import audit
 from annotate.models import Workspace
 
 from . import jobs
+from .export_writers import format_time
 from .exports import ExportSpec, count_rows, spec_from_dict, write_export
 from .models import Job
 
@@ -71,8 +78,9 @@ def export_jobs(workspace: Workspace):
 
 
 def job_files(job: Job) -> list[dict[str, Any]]:
-    """The job's files (data, README, manifest) with sizes and checksums, once it succeeded."""
-    if job.status != Job.Status.SUCCEEDED:
+    """The job's files (data, README, manifest) with sizes and checksums, once it succeeded
+    (none once it expired)."""
+    if job.status != Job.Status.SUCCEEDED or is_expired(job):
         return []
     files = list(job.result.get("files", []))
     manifest = export_dir(job) / "manifest.json"
@@ -87,3 +95,51 @@ def file_path(job: Job, name: str) -> Path | None:
         return None
     path = export_dir(job) / name
     return path if path.is_file() else None
+
+
+# --- Retention --------------------------------------------------------------------------
+
+
+def retention_days() -> int:
+    """Days an export's files are kept after its job finished; 0 keeps them for ever."""
+    return int(getattr(settings, "QUORUM_EXPORT_RETENTION_DAYS", 30))
+
+
+def is_expired(job: Job) -> bool:
+    return bool((job.result or {}).get("expired_at"))
+
+
+def expired_message(job: Job) -> str:
+    return (
+        f"This export's files were deleted on {job.result['expired_at'][:10]}, "
+        f"{retention_days()} days after it finished. Run the export again for fresh files."
+    )
+
+
+def expire_exports(now: datetime | None = None) -> int:
+    """Delete the files of exports that finished more than ``retention_days()`` ago and mark
+    their jobs expired. Safe to run twice or to stop midway: files go first, then the mark."""
+    days = retention_days()
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    old = Job.objects.filter(
+        kind=KIND, status=Job.Status.SUCCEEDED, finished_at__lt=now - timedelta(days=days)
+    ).exclude(result__has_key="expired_at")
+    expired = 0
+    for job in old.iterator():
+        shutil.rmtree(export_dir(job), ignore_errors=True)
+        Job.objects.filter(pk=job.pk).update(result={**job.result, "expired_at": format_time(now)})
+        expired += 1
+    _remove_abandoned_work(now - timedelta(days=days))
+    return expired
+
+
+def _remove_abandoned_work(before: datetime) -> None:
+    """Temporary folders (``.<job id>-...``) that killed runs left behind."""
+    root = exports_root()
+    if not root.is_dir():
+        return
+    for folder in root.glob(".*-*"):
+        if folder.is_dir() and folder.stat().st_mtime < before.timestamp():
+            shutil.rmtree(folder, ignore_errors=True)

@@ -21,10 +21,6 @@ CONSENSUS_RULE = {
     "pass_fail": "majority; a tie gives null",
     "free_text": "not aggregated",
 }
-NOT_COMPUTED = (
-    "not computed: this judgments export was written by the database (COPY); "
-    "the items shape carries per-item agreement"
-)
 AGREEMENT_RULE = (
     "simple percent agreement per item: the share of reviewer pairs giving the same answer, "
     "per criterion (free text excluded), averaged over criteria; null with fewer than 2 judgments"
@@ -82,8 +78,8 @@ def build_manifest(ctx: Context, tally: Tally, files: list[dict[str, Any]]) -> d
             "reviewers": len(tally.reviewers),
         },
         "agreement": {
-            "method": AGREEMENT_RULE if tally.agreement_computed else NOT_COMPUTED,
-            "items_with_agreement": tally.agreement_items if tally.agreement_computed else None,
+            "method": AGREEMENT_RULE,
+            "items_with_agreement": tally.agreement_items,
             "mean_item_agreement": None if mean is None else round(mean, 6),
         },
         "consensus": CONSENSUS_RULE,

@@ -41,9 +41,22 @@ def item_agreement(group: Sequence[Row], criteria: Sequence[Criterion]) -> float
         if criterion.kind not in AGREEMENT_KINDS:
             continue
         values = [row.answers[criterion.key] for row in group if criterion.key in row.answers]
-        pairs = list(combinations(values, 2))
-        if pairs:
-            shares.append(sum(a == b for a, b in pairs) / len(pairs))
+        share = pair_share(values)
+        if share is not None:
+            shares.append(share)
+    return mean_share(shares)
+
+
+def pair_share(values: Sequence[Any]) -> float | None:
+    """The share of pairs of answers (to one criterion on one item) that are equal."""
+    pairs = list(combinations(values, 2))
+    if not pairs:
+        return None
+    return sum(a == b for a, b in pairs) / len(pairs)
+
+
+def mean_share(shares: Sequence[float]) -> float | None:
+    """One item's agreement: its criteria's shares averaged, in criteria order, rounded."""
     if not shares:
         return None
     return round(sum(shares) / len(shares), 6)

@@ -513,7 +513,6 @@ class Tally:
     reviewers: set[int] = field(default_factory=set)
     agreement_sum: float = 0.0
     agreement_items: int = 0
-    agreement_computed: bool = True
 
     def add(self, group: list[Row], agreement: float | None, rows: int) -> None:
         self.rows += rows
@@ -541,7 +540,8 @@ def write_export(
     """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
 
     On PostgreSQL the judgments shape is written by COPY (``export_pg``) unless
-    ``fast`` is False; both paths write the same bytes.
+    ``fast`` is False; both paths write the same bytes and the same manifest (there the
+    database counts the per-item agreement, see ``export_agreement``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(workspace, spec)
@@ -552,6 +552,8 @@ def write_export(
         from . import export_pg
 
         if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
+            from .export_agreement import item_agreements
+
             digest = export_pg.write_judgments(ctx, schema, path, progress, batch_rows)
             counts = ctx.counts or {"rows": 0, "items": 0}
             tally = Tally(
@@ -559,8 +561,10 @@ def write_export(
                 items=counts["items"],
                 judgments=counts["rows"],
                 reviewers=set(ctx.reviewers),
-                agreement_computed=False,
             )
+            for agreement in item_agreements(ctx):
+                tally.agreement_sum += agreement
+                tally.agreement_items += 1
             if progress:
                 progress(counts["rows"])
             return _finish(ctx, tally, path, out_dir, digest)

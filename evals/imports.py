@@ -20,11 +20,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -64,9 +65,11 @@ class ImportResult:
     created: int = 0
     items_created: int = 0
     reviewers_created: int = 0
+    refused: int = 0  # every bad row; ``errors`` lists the first MAX_ERRORS of them
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def error(self, row: int, message: str) -> None:
+        self.refused += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"row": row, "message": message})
 
@@ -76,8 +79,18 @@ class ImportResult:
             "created": self.created,
             "items_created": self.items_created,
             "reviewers_created": self.reviewers_created,
+            "refused": self.refused,
             "errors": self.errors,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportResult:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+
+# Called inside each chunk's transaction with the result so far and the rows read, so a
+# checkpoint written there commits (or not) with the chunk's judgments.
+OnChunk = Callable[[ImportResult, int], None]
 
 
 # --- Reading ----------------------------------------------------------------------------
@@ -317,7 +330,13 @@ class Items:
 
 
 def _record_chunk(
-    queue: Queue, rows: list[Parsed], items: Items, reviewers: Reviewers, result: ImportResult
+    queue: Queue,
+    rows: list[Parsed],
+    items: Items,
+    reviewers: Reviewers,
+    result: ImportResult,
+    on_chunk: OnChunk | None = None,
+    read: int = 0,
 ) -> None:
     with transaction.atomic():
         items.ensure(rows)
@@ -375,16 +394,32 @@ def _record_chunk(
         if completed:
             Queue.objects.filter(pk=queue.pk).update(items_complete=F("items_complete") + completed)
         result.created += len(new)
+        if on_chunk is not None:
+            on_chunk(result, read)
 
 
-def import_judgments(queue: Queue, path: Path, fmt: str) -> ImportResult:
-    """Import a judgments file into ``queue``; see the module doc. Raises ImportFileError."""
+def import_judgments(
+    queue: Queue,
+    path: Path,
+    fmt: str,
+    on_chunk: OnChunk | None = None,
+    resume: ImportResult | None = None,
+    skip: int = 0,
+) -> ImportResult:
+    """Import a judgments file into ``queue``; see the module doc. Raises ImportFileError.
+
+    A job resumes a run that was stopped with the result of its last checkpoint
+    (``resume``) and the number of rows that checkpoint had read (``skip``).
+    """
     criteria = list(queue.rubric_version.criteria.all())
-    result = ImportResult()
+    result = resume or ImportResult()
     items = Items(queue, result)
     reviewers = Reviewers(queue, result)
     chunk: list[Parsed] = []
+    number = 0
     for number, raw in enumerate(read_rows(path, fmt), start=1):
+        if number <= skip:
+            continue
         result.rows += 1
         try:
             chunk.append(parse_row(number, raw, criteria))
@@ -392,8 +427,22 @@ def import_judgments(queue: Queue, path: Path, fmt: str) -> ImportResult:
             result.error(number, str(exc))
             continue
         if len(chunk) >= CHUNK_ROWS:
-            _record_chunk(queue, chunk, items, reviewers, result)
+            _record_chunk(queue, chunk, items, reviewers, result, on_chunk, number)
             chunk = []
     if chunk:
-        _record_chunk(queue, chunk, items, reviewers, result)
+        _record_chunk(queue, chunk, items, reviewers, result, on_chunk, number)
     return result
+
+
+def count_rows(path: Path, fmt: str) -> int | None:
+    """The rows in a file (for a progress bar); None when it cannot be read."""
+    try:
+        if fmt == "parquet":
+            return pq.ParquetFile(str(path)).metadata.num_rows
+        if fmt == "jsonl":
+            with path.open("rb") as handle:
+                return sum(1 for line in handle if line.strip())
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return max(0, sum(1 for row in csv.reader(handle) if row) - 1)
+    except (OSError, ValueError, csv.Error, pa.ArrowException):
+        return None

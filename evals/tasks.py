@@ -47,6 +47,22 @@ def run_export(job_id: int) -> None:
     run_export_job(job_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def run_import(job_id: int) -> None:
+    """Import an uploaded judgments file, resuming after its last committed chunk."""
+    from .import_jobs import run_import_job
+
+    run_import_job(job_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_exports() -> int:
+    """Beat: delete export files past QUORUM_EXPORT_RETENTION_DAYS and mark them expired."""
+    from .export_jobs import expire_exports
+
+    return expire_exports()
+
+
 @shared_task(ignore_result=True)
 def check_alerts() -> dict:
     """Evaluate every active alert rule (beat, every few minutes); idempotent."""

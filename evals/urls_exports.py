@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_exports
+from . import views_exports, views_imports
 
 urlpatterns = [
     path("w/<slug:slug>/exports/", views_exports.exports_page, name="exports"),
@@ -9,5 +9,11 @@ urlpatterns = [
         "w/<slug:slug>/exports/<int:job_id>/files/<str:name>",
         views_exports.export_download,
         name="export-download",
+    ),
+    path("w/<slug:slug>/exports/import/", views_imports.import_page, name="judgment-import"),
+    path(
+        "w/<slug:slug>/exports/import/<int:job_id>/",
+        views_imports.import_job,
+        name="judgment-import-job",
     ),
 ]

@@ -24,7 +24,16 @@ from annotate import access, audit
 from annotate.models import Cohort, Membership, Queue, Role
 
 from .api_exports import download_response
-from .export_jobs import DIRECT_LIMIT, export_jobs, file_path, job_files, start_export
+from .export_jobs import (
+    DIRECT_LIMIT,
+    expired_message,
+    export_jobs,
+    file_path,
+    is_expired,
+    job_files,
+    retention_days,
+    start_export,
+)
 from .export_writers import FORMATS
 from .exports import SHAPE_FORMATS, SHAPES, ExportError, ExportSpec, count_rows, parse_spec
 from .models import Job
@@ -118,6 +127,7 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
         "jobs": export_jobs(workspace).order_by("-created_at")[:20],
         "error": error,
         "direct_limit": DIRECT_LIMIT,
+        "retention_days": retention_days(),
     }
     return render(request, TEMPLATE, context, status=400 if error else 200)
 
@@ -137,15 +147,22 @@ def export_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     template = TEMPLATE.replace(".html", "_job.html")
     if request.htmx:
         template += "#status"
-    context = {"workspace": membership.workspace, "job": job, "files": job_files(job)}
+    context = {
+        "workspace": membership.workspace,
+        "job": job,
+        "files": job_files(job),
+        "expired": expired_message(job) if is_expired(job) else "",
+    }
     return render(request, template, context)
 
 
 @require_GET
 @login_required
-def export_download(request: HttpRequest, slug: str, job_id: int, name: str) -> FileResponse:
+def export_download(request: HttpRequest, slug: str, job_id: int, name: str) -> HttpResponse:
     membership = access.get_membership(request.user, slug, EXPORTERS)
     job = _get_job(membership, job_id)
+    if is_expired(job):
+        return HttpResponse(expired_message(job), status=410, content_type="text/plain")
     path = file_path(job, name)
     if path is None:
         raise Http404

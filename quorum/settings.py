@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.refresh_stale_leaderboards",
         "schedule": 600.0,
     },
+    "expire-exports": {
+        "task": "evals.tasks.expire_exports",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------
@@ -339,6 +343,9 @@ QUORUM_INGEST_CHUNK_LINES = env_int("QUORUM_INGEST_CHUNK_LINES", 20_000)
 QUORUM_INGEST_BATCH = env_int("QUORUM_INGEST_BATCH", 2000)
 # Pause (seconds) after each batch: only for tests that must kill a worker mid-chunk.
 QUORUM_INGEST_THROTTLE_SECONDS = float(env_str("QUORUM_INGEST_THROTTLE_SECONDS", "0") or 0)
+
+# Exports: files are deleted this many days after their job finished (0: kept for ever).
+QUORUM_EXPORT_RETENTION_DAYS = env_int("QUORUM_EXPORT_RETENTION_DAYS", 30)
 
 # Sampling: items are added in batches, one transaction each.
 QUORUM_SAMPLING_BATCH = env_int("QUORUM_SAMPLING_BATCH", 1000)

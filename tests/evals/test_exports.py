@@ -337,7 +337,56 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
         assert fast_file.read_bytes() == slow_file.read_bytes()
     assert fast["counts"] == slow["counts"]
     assert fast["files"][0]["bytes"] == fast_file.stat().st_size
-    assert fast["agreement"]["mean_item_agreement"] is None  # the COPY path skips it
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] == 4
+
+
+MIXED_ANSWERS = [
+    {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": 3},
+    {"accuracy": 4, "harm": "mild", "safe": "pass", "minutes": 3.0},
+    {"accuracy": 2, "harm": "none", "safe": "fail", "comment": "no"},
+    {"accuracy": 5, "harm": "none", "safe": "pass"},
+    {"accuracy": 4, "harm": "severe", "safe": "fail", "minutes": 10},
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("which", "items_agreeing"), [("all", 6), ("v1", 3), ("single", 0)])
+def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
+    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, which, items_agreeing
+):
+    from evals import export_pg
+    from tests.factories import UserFactory, make_queue
+
+    from .conftest import grade_queue
+
+    third = UserFactory(username="tess-clinician")
+    workspace.memberships.create(user=third, role="reviewer")
+    clinicians.members.add(third)
+    mixed = make_queue(workspace, cohorts=[clinicians], k=3, items=6, order="oldest")
+    grade_queue(mixed, [reviewer, second_reviewer, third], MIXED_ANSWERS)
+    single = make_queue(workspace, cohorts=[clinicians], k=2, items=2, name="Single")
+    grade_queue(single, [reviewer])  # one judgment per item: no agreement
+    filters = {
+        "all": {},
+        "v1": {"model_versions": ["v1"]},
+        "single": {"queue_ids": [single.pk]},
+    }[which]
+    spec = exports.parse_spec(
+        workspace, shape="judgments", format="csv", snapshot_at=SNAPSHOT, filters=filters
+    )
+    assert export_pg.applies(spec)
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] == items_agreeing
+    if items_agreeing:
+        assert 0 < fast["agreement"]["mean_item_agreement"] < 1
+    else:
+        assert fast["agreement"]["mean_item_agreement"] is None
+    readme = (tmp_path / "fast" / "README.md").read_text()
+    assert readme == (tmp_path / "slow" / "README.md").read_text()
+    assert "not computed" not in readme
 
 
 def _pair_rows(votes, output_b="Answer B"):
@@ -399,3 +448,27 @@ def test_items_without_a_second_output_give_no_pairs(graded_queue, workspace, tm
     assert _pair_shape(workspace).rows(_pair_rows(["a"], output_b=None), None, None) == []
     path, manifest = _export(workspace, tmp_path, "preferences", "parquet")
     assert pq.read_table(path).num_rows == 0 and manifest["counts"]["rows"] == 0
+
+
+@pytest.mark.postgres
+def test_the_postgres_copy_path_counts_agreement_over_more_criteria_than_a_function_takes(
+    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path
+):
+    from tests.factories import make_queue, published_rubric
+
+    from .conftest import grade_queue
+
+    criteria = [{"key": f"c{n}", "name": f"Check {n}", "kind": "pass_fail"} for n in range(120)]
+    queue = make_queue(
+        workspace, cohorts=[clinicians], k=2, items=3, rubric_version=published_rubric(
+            workspace, criteria
+        ), order="oldest"
+    )  # fmt: skip
+    answers = [{f"c{n}": (n % (s + 2) == 0) for n in range(120)} for s in range(4)]
+    grade_queue(queue, [reviewer, second_reviewer], answers)
+    spec = exports.parse_spec(workspace, shape="judgments", format="jsonl", snapshot_at=SNAPSHOT)
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] == 3
+    assert 0 < fast["agreement"]["mean_item_agreement"] < 1

@@ -135,6 +135,25 @@ def test_export_jobs_and_downloads_are_audited(client, workspace, engineer, clin
     assert queue.pk
 
 
+def test_a_judgment_import_is_audited_with_its_counts(client, workspace, engineer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    queue = make_queue(workspace, k=2)
+    body = (
+        b"output,reviewer,answer_accuracy,answer_harm,answer_safe\n"
+        b"A,dr-a,4,none,pass\nA,dr-b,9,x,y\n"
+    )
+    client.force_login(engineer)
+    response = client.post(
+        f"/w/{workspace.slug}/exports/import/",
+        {"queue": queue.pk, "file": SimpleUploadedFile("labels.csv", body)},
+    )
+    assert response.status_code == 200
+    [event] = events(workspace, "judgments.import")
+    assert (event.actor, event.target_id) == (engineer, str(queue.pk))
+    assert (event.details["created"], event.details["refused"]) == (1, 1)
+
+
 def test_an_adjudication_is_audited_with_the_final_answers(workspace, admin_user, clinicians):
     from evals import adjudication
 

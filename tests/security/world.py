@@ -292,6 +292,30 @@ def _export_job(w: World) -> int:
     return job.pk
 
 
+def _import_job(w: World) -> int:
+    """A finished background import whose file name and refused-row reason are free text."""
+    from evals.import_jobs import KIND, TASK
+    from evals.models import Job
+
+    return Job.objects.create(
+        workspace=w.workspace,
+        kind=KIND,
+        task_name=TASK,
+        status=Job.Status.SUCCEEDED,
+        params={"queue_id": w.queue.pk, "format": "csv", "filename": w.text("import.filename")},
+        result={
+            "rows": 2,
+            "created": 1,
+            "items_created": 1,
+            "reviewers_created": 1,
+            "refused": 1,
+            "errors": [{"row": 2, "message": w.text("import.error")}],
+        },
+        created_by=w.users["engineer"],
+        finished_at=timezone.now(),
+    ).pk
+
+
 def _sampling_rule(w: World) -> int:
     from evals.models import SamplingRule
 
@@ -430,6 +454,7 @@ KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "ingest-mapping:job_id": lambda w: w.get("ingest_job", _ingest_job),
     "export-detail:job_id": lambda w: w.get("export_job", _export_job),
     "export-download:job_id": lambda w: w.get("export_job", _export_job),
+    "judgment-import-job:job_id": lambda w: w.get("import_job", _import_job),
     "name": lambda w: EXPORT_FILE,
     "export_id": lambda w: w.get("export_job", _export_job),
     "rubric_id": lambda w: w.get("draft", _draft).rubric_id,

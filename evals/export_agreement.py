@@ -1,0 +1,71 @@
+"""Per-item agreement for the PostgreSQL fast path.
+
+The row-by-row path computes ``export_shapes.item_agreement`` on each item's
+judgments as it writes them. The COPY path never sees the rows, so here one
+aggregate query returns, per exported item, the answers given to each criterion
+that counts (a JSON array per criterion, only from judgments that answered it), and
+the same ``pair_share`` and ``mean_share`` turn them into the same figure. Rows come
+in item order through a server-side cursor, a few thousand at a time, so memory
+stays bounded whatever the size of the export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from django.db import connection
+from psycopg import sql
+
+from .export_pg import _where
+from .export_shapes import AGREEMENT_KINDS, mean_share, pair_share
+from .exports import Context
+
+FETCH_ROWS = 5000
+
+
+def answers_sql(ctx: Context, keys: list[str]) -> sql.Composable:
+    """Per item: a JSON array holding, for each of ``keys``, the array of its answers
+    (null when no judgment answered it)."""
+    columns = [
+        sql.SQL("jsonb_agg(j.answers -> {key}) FILTER (WHERE j.answers ? {key})").format(
+            key=sql.Literal(key)
+        )
+        for key in keys
+    ]
+    # A function takes at most 100 arguments: build arrays of 50 and join them with ||.
+    arrays = sql.SQL(" || ").join(
+        sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(columns[n : n + 50]))
+        for n in range(0, len(columns), 50)
+    )
+    return sql.SQL(
+        "SELECT {arrays} FROM annotate_judgment j "
+        "JOIN annotate_item i ON i.id = j.item_id "
+        "JOIN annotate_queue q ON q.id = j.queue_id "
+        "WHERE {where} GROUP BY j.item_id HAVING count(*) > 1 ORDER BY j.item_id"
+    ).format(arrays=arrays, where=_where(ctx))
+
+
+def _rows(query: str) -> Iterator[tuple]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(query)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield from rows
+
+
+def item_agreements(ctx: Context) -> Iterator[float]:
+    """The agreement of every exported item that has one, in item order."""
+    keys = [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
+    if not keys:
+        return
+    query = answers_sql(ctx, keys).as_string(connection.connection)
+    for (answers,) in _rows(query):
+        shares = []
+        # Django reads jsonb as text (its JSONField decodes it); decode it here.
+        for values in json.loads(answers):
+            share = pair_share(values or [])
+            if share is not None:
+                shares.append(share)
+        agreement = mean_share(shares)
+        if agreement is not None:
+            yield agreement
