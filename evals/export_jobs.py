@@ -3,13 +3,15 @@
 The job row's ``params`` hold the export spec (with its ``snapshot_at``, the job's
 creation time), so a re-run after a crash writes the very same bytes. Files live
 under ``MEDIA_ROOT/exports/<job id>/``; a run writes into a fresh temporary folder
-and swaps it in when complete, so a half-written export is never served.
+and swaps it in when complete, so a half-written export is never served. A re-run
+first deletes the temporary folders of the attempts whose worker died.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,25 @@ def start_export(workspace: Workspace, spec: ExportSpec, user=None) -> Job:
     return job
 
 
+def _progress(job: Job):
+    pause = float(getattr(settings, "QUORUM_EXPORT_THROTTLE_SECONDS", 0.0))
+
+    def progress(rows: int) -> None:
+        jobs.beat(job, rows, job.total)
+        if pause:  # test knob (QUORUM_EXPORT_THROTTLE_SECONDS): to kill a worker mid-export
+            time.sleep(pause)
+
+    return progress
+
+
+def remove_partial(job: Job) -> int:
+    """Delete the half-written folders an earlier attempt of this job left (its worker died)."""
+    partial = list(exports_root().glob(f".{job.pk}-*"))
+    for folder in partial:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(partial)
+
+
 def run_export_job(job_id: int) -> None:
     job = jobs.start(job_id)
     if job is None:
@@ -53,10 +74,9 @@ def run_export_job(job_id: int) -> None:
         spec = spec_from_dict(job.workspace, job.params)
         final = export_dir(job)
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_partial(job)
         work = Path(tempfile.mkdtemp(prefix=f".{job.pk}-", dir=final.parent))
-        manifest = write_export(
-            job.workspace, spec, work, progress=lambda n: jobs.beat(job, n, job.total)
-        )
+        manifest = write_export(job.workspace, spec, work, progress=_progress(job))
         if final.exists():
             shutil.rmtree(final)
         work.rename(final)
