@@ -38,12 +38,13 @@ def export_dir(job: Job) -> Path:
     return exports_root() / str(job.pk)
 
 
-def start_export(workspace: Workspace, spec: ExportSpec, user=None) -> Job:
+def start_export(workspace: Workspace, spec: ExportSpec, user=None, **audit_details) -> Job:
     """Queue an export job for ``spec``; its task runs once the transaction commits."""
     job = jobs.create_job(
         workspace, KIND, TASK, params=spec.as_dict(), user=user, total=count_rows(workspace, spec)
     )
-    audit.record(workspace, user, "export.start", job, f"{spec.shape} as {spec.format}")
+    summary = f"{spec.shape} as {spec.format}"
+    audit.record(workspace, user, "export.start", job, summary, **audit_details)
     return job
 
 
