@@ -71,6 +71,7 @@ def test_a_worker_killed_mid_report_and_retried_leaves_one_snapshot_with_the_sam
     job.refresh_from_db()
     assert (job.status, job.attempts, job.total) == (Job.Status.RUNNING, 1, 4)
     assert 1 <= job.progress < 4, "the kill should land before the report is finished"
+    killed_at = job.progress
     assert not AgreementSnapshot.objects.filter(queue=queue).exists()
 
     worker.start(QUORUM_AGREEMENT_THROTTLE_SECONDS="0")
@@ -90,3 +91,4 @@ def test_a_worker_killed_mid_report_and_retried_leaves_one_snapshot_with_the_sam
     assert AgreementSnapshot.objects.filter(queue=queue).count() == 1
     assert not Job.objects.filter(status=Job.Status.RUNNING).exists()
     assert resent >= 1
+    print("agreement kill:", {"criteria_done_at_kill": killed_at, "of": 4, "resent": resent})

@@ -59,6 +59,7 @@ def test_a_worker_killed_mid_export_and_retried_writes_the_same_bytes_once(
     worker.kill()
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Job.Status.RUNNING, 1)
+    killed_at = job.progress
     root = exports_root()
     partial = [p.name for p in root.iterdir()]
     assert len(partial) == 1 and partial[0].startswith(f".{job.pk}-"), partial
@@ -83,3 +84,5 @@ def test_a_worker_killed_mid_export_and_retried_writes_the_same_bytes_once(
     assert job.result["counts"]["rows"] == 60
     assert not Job.objects.filter(status=Job.Status.RUNNING).exists()
     assert resent >= 1
+    sizes = {name: (reference / name).stat().st_size for name in written}
+    print("export kill:", {"rows_at_kill": killed_at, "of": 60, "resent": resent, **sizes})

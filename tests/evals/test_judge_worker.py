@@ -74,3 +74,5 @@ def test_a_worker_killed_mid_run_and_retried_judges_each_item_once_with_exact_co
     assert job.result["ok"] == 20 and job.result["cached"] == 0
     assert not Job.objects.filter(status=Job.Status.RUNNING).exists()
     assert resent >= 1
+    figures = {"results_at_kill": len(judged_before), "in_flight_at_kill": len(in_flight)}
+    print("judge kill:", {**figures, "requests": len(judge_server.requests), "resent": resent})
