@@ -8,6 +8,7 @@ resamples of the queue's items.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +172,12 @@ def build_report(
     members: dict[int, list[int]],
     resamples: int,
     seed: int = 0,
+    on_criterion: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The report from already-loaded judgments (no database access)."""
+    """The report from already-loaded judgments (no database access).
+
+    ``on_criterion(done, total)`` is called after each criterion (a job's heartbeat).
+    """
     all_items = np.unique(judgments["item"].to_numpy(dtype=np.int64))
     resampler = agreement.Resampler(len(all_items), resamples, seed)
     reviewer_cohorts = judgments["reviewer"].map(lambda r: members.get(r, []))
@@ -222,6 +227,8 @@ def build_report(
                         }
                     )
         sections.append(section)
+        if on_criterion is not None:
+            on_criterion(len(sections), len(specs))
     return {
         "judgment_count": len(judgments),
         "item_count": len(all_items),
@@ -231,7 +238,11 @@ def build_report(
     }
 
 
-def queue_report(queue: Queue, resamples: int | None = None) -> dict[str, Any]:
+def queue_report(
+    queue: Queue,
+    resamples: int | None = None,
+    on_criterion: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """The full agreement report of a queue, JSON-ready."""
     specs = criterion_specs(queue, list(queue.rubric_version.criteria.all()))
     judgments = load_ratings(queue, specs)
@@ -242,6 +253,7 @@ def queue_report(queue: Queue, resamples: int | None = None) -> dict[str, Any]:
         cohorts,
         members,
         report_resamples() if resamples is None else resamples,
+        on_criterion=on_criterion,
     )
     report["queue"] = queue.pk
     report["computed_at"] = timezone.now().isoformat()

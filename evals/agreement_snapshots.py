@@ -9,6 +9,7 @@ overwrites its own snapshot instead of adding a second one.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,8 +34,20 @@ def interval() -> timedelta:
     return timedelta(minutes=int(getattr(settings, "QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)))
 
 
+def _beat(job: Job):
+    """A heartbeat after each criterion, so a long report is not taken for a dead worker."""
+    pause = float(getattr(settings, "QUORUM_AGREEMENT_THROTTLE_SECONDS", 0.0))
+
+    def on_criterion(done: int, total: int) -> None:
+        jobs.beat(job, progress=done, total=total)
+        if pause:  # test knob (QUORUM_AGREEMENT_THROTTLE_SECONDS): to kill a worker mid-report
+            time.sleep(pause)
+
+    return on_criterion
+
+
 def take_snapshot(queue: Queue, job: Job | None = None) -> AgreementSnapshot:
-    report = queue_report(queue)
+    report = queue_report(queue, on_criterion=_beat(job) if job is not None else None)
     fields = {
         "queue": queue,
         "computed_at": timezone.now(),
@@ -115,6 +128,5 @@ def run_job(job_id: int) -> AgreementSnapshot | None:
     except Exception as exc:  # recorded on the job row for the page
         jobs.fail(job, f"{type(exc).__name__}: {exc}")
         raise
-    jobs.beat(job, progress=1)
     jobs.succeed(job, {"snapshot_id": snapshot.pk, "judgment_count": snapshot.judgment_count})
     return snapshot

@@ -148,7 +148,8 @@ def create_export(request: HttpRequest, payload: ExportIn) -> Status:
         )
     except ExportError as exc:
         raise ApiError(400, "bad_filter", str(exc)) from None
-    job = start_export(workspace, spec)
+    token = request.api_token  # type: ignore[attr-defined]
+    job = start_export(workspace, spec, api_token=token.prefix)
     return Status(202, _export_out(job))
 
 

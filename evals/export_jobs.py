@@ -8,12 +8,14 @@ and swaps it in when complete, so a half-written export is never served.
 Files are kept ``QUORUM_EXPORT_RETENTION_DAYS`` after the job finished: beat runs
 ``expire_exports``, which deletes older exports' files and marks their jobs expired
 (``result["expired_at"]``); their downloads then answer 410 Gone.
+A re-run first deletes the temporary folders of the attempts whose worker died.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,33 @@ def export_dir(job: Job) -> Path:
     return exports_root() / str(job.pk)
 
 
-def start_export(workspace: Workspace, spec: ExportSpec, user=None) -> Job:
+def start_export(workspace: Workspace, spec: ExportSpec, user=None, **audit_details) -> Job:
     """Queue an export job for ``spec``; its task runs once the transaction commits."""
     job = jobs.create_job(
         workspace, KIND, TASK, params=spec.as_dict(), user=user, total=count_rows(workspace, spec)
     )
-    audit.record(workspace, user, "export.start", job, f"{spec.shape} as {spec.format}")
+    summary = f"{spec.shape} as {spec.format}"
+    audit.record(workspace, user, "export.start", job, summary, **audit_details)
     return job
+
+
+def _progress(job: Job):
+    pause = float(getattr(settings, "QUORUM_EXPORT_THROTTLE_SECONDS", 0.0))
+
+    def progress(rows: int) -> None:
+        jobs.beat(job, rows, job.total)
+        if pause:  # test knob (QUORUM_EXPORT_THROTTLE_SECONDS): to kill a worker mid-export
+            time.sleep(pause)
+
+    return progress
+
+
+def remove_partial(job: Job) -> int:
+    """Delete the half-written folders an earlier attempt of this job left (its worker died)."""
+    partial = list(exports_root().glob(f".{job.pk}-*"))
+    for folder in partial:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(partial)
 
 
 def run_export_job(job_id: int) -> None:
@@ -60,10 +82,9 @@ def run_export_job(job_id: int) -> None:
         spec = spec_from_dict(job.workspace, job.params)
         final = export_dir(job)
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_partial(job)
         work = Path(tempfile.mkdtemp(prefix=f".{job.pk}-", dir=final.parent))
-        manifest = write_export(
-            job.workspace, spec, work, progress=lambda n: jobs.beat(job, n, job.total)
-        )
+        manifest = write_export(job.workspace, spec, work, progress=_progress(job))
         if final.exists():
             shutil.rmtree(final)
         work.rename(final)

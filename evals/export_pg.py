@@ -237,13 +237,14 @@ def _write_parquet(
             if pending_rows >= rows:
                 table = pa.Table.from_batches(pending, schema=schema)
                 whole = (pending_rows // rows) * rows
-                writer.write_table(table.slice(0, whole), row_group_size=rows)
+                for start in range(0, whole, rows):  # one row group, one heartbeat
+                    writer.write_table(table.slice(start, rows), row_group_size=rows)
+                    written += rows
+                    if progress:
+                        progress(written)
                 rest = table.slice(whole)
                 pending = rest.to_batches()
                 pending_rows = rest.num_rows
-                written += whole
-                if progress:
-                    progress(written)
         if pending_rows:
             table = pa.Table.from_batches(pending, schema=schema)
             writer.write_table(table, row_group_size=rows)

@@ -534,7 +534,7 @@ def write_export(
     spec: ExportSpec,
     out_dir: Path,
     progress: Callable[[int], None] | None = None,
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
     fast: bool = True,
 ) -> dict[str, Any]:
     """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
@@ -542,7 +542,9 @@ def write_export(
     On PostgreSQL the judgments shape is written by COPY (``export_pg``) unless
     ``fast`` is False; both paths write the same bytes and the same manifest (there the
     database counts the per-item agreement, see ``export_agreement``).
+    ``batch_rows`` (default ``QUORUM_EXPORT_BATCH_ROWS``) is also the Parquet row group size.
     """
+    batch_rows = batch_rows or int(getattr(settings, "QUORUM_EXPORT_BATCH_ROWS", BATCH_ROWS))
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(workspace, spec)
     shape = SHAPE_CLASSES[spec.shape](ctx)

@@ -5,7 +5,8 @@ calls ``execute_run``. Worker threads only talk HTTP (``evals.judge``); this thr
 writes every outcome in one transaction with the run's counters, so a killed run
 leaves whole results only. Results are unique per (configuration hash, item): a
 re-run finds the ok and inconsistent ones and makes no request for them; failed
-ones are asked again.
+ones are asked again. A run resumed after its worker died keeps exact counts: what
+it had judged is not "cached", and a failure it asks again is counted once.
 """
 
 from __future__ import annotations
@@ -203,17 +204,24 @@ def record(run: JudgeRun, subject: Item | Log, outcome: Outcome, config: JudgeCo
     counter = {OK: "ok_count", FAILED: "failed_count", INCONSISTENT: "inconsistent_count"}
     key = {"config_hash": run.config_hash, **_subject_filter(subject)}
     with transaction.atomic():
+        # A resumed run asks again for what it failed before its worker died: that
+        # result leaves the run's failed count as the new one is counted.
+        previous = JudgeResult.objects.filter(**key, run=run).values_list("status", flat=True)
+        replaced = previous.first()
         try:
             with transaction.atomic():
                 JudgeResult.objects.update_or_create(**key, defaults=fields)
         except IntegrityError:
             JudgeResult.objects.filter(**key).update(**fields)
+        deltas = {counter[outcome.status]: 1}
+        if replaced is not None:
+            deltas[counter[replaced]] = deltas.get(counter[replaced], 0) - 1
         updates = {
             "tokens_in": F("tokens_in") + outcome.tokens_in,
             "tokens_out": F("tokens_out") + outcome.tokens_out,
             "cost": F("cost") + cost,
             "requests": F("requests") + outcome.requests,
-            counter[outcome.status]: F(counter[outcome.status]) + 1,
+            **{name: F(name) + delta for name, delta in deltas.items() if delta},
         }
         JudgeRun.objects.filter(pk=run.pk).update(**updates)
     return cost
@@ -275,7 +283,10 @@ def execute_run(job: Job) -> None:
         if subject.pk not in (done_items if isinstance(subject, Item) else done_logs)
     ]
     state = RunState(done=len(subjects) - len(todo))
-    JudgeRun.objects.filter(pk=run.pk).update(cached_count=state.done)
+    # Results this run wrote before its worker died are already in its ok/inconsistent
+    # counts; only those of earlier runs are "cached".
+    own = JudgeResult.objects.filter(run=run, status__in=[OK, INCONSISTENT]).count()
+    JudgeRun.objects.filter(pk=run.pk).update(cached_count=state.done - own)
     jobs.beat(job, state.done, len(subjects))
     caller = Caller(config, RateLimiter(endpoint.requests_per_minute))
     pending: dict[Future, Item | Log] = {}

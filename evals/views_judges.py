@@ -87,9 +87,10 @@ def endpoint_edit(request: HttpRequest, slug: str, endpoint_id: int | None = Non
         request.POST or None, instance=endpoint, workspace=membership.workspace
     )
     if request.method == "POST" and form.is_valid():
+        changed = sorted(form.changed_data)  # field names only: never the key itself
         saved = form.save()
         action = "judge_endpoint.update" if endpoint else "judge_endpoint.create"
-        audit.record(membership.workspace, request.user, action, saved, saved.name)
+        audit.record(membership.workspace, request.user, action, saved, saved.name, fields=changed)
         messages.success(request, f"Saved judge endpoint {saved.name}.")
         return redirect("judges", slug=slug)
     return render(
@@ -118,10 +119,12 @@ def endpoint_prompt(request: HttpRequest, slug: str, endpoint_id: int) -> HttpRe
     form = PromptForm(request.POST or None, instance=endpoint)
     preview, error = None, ""
     if request.method == "POST" and request.POST.get("action") == "save" and form.is_valid():
+        changed = sorted(form.changed_data)
         form.save()
         audit.record(
-            membership.workspace, request.user, "judge_endpoint.prompt", endpoint, endpoint.name
-        )
+            membership.workspace, request.user, "judge_endpoint.prompt", endpoint, endpoint.name,
+            fields=changed,
+        )  # fmt: skip
         messages.success(request, "Saved the prompt templates.")
         return redirect("judge-endpoint-prompt", slug=slug, endpoint_id=endpoint.pk)
     if request.method == "GET" or form.is_valid():
@@ -181,6 +184,7 @@ def run_cancel(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.SETUP_READERS)
     run = _get_run(membership, run_id)
     if cancel_run(run):
+        audit.record(membership.workspace, request.user, "judge_run.cancel", run, str(run))
         messages.success(request, "Cancelled: the calls already in flight are still recorded.")
     return redirect("judge-run", slug=slug, run_id=run.pk)
 

@@ -162,5 +162,7 @@ def prescreen(request: HttpRequest, slug: str, rule_id: int) -> HttpResponse:
     except (RunRefused, UnsafeURL) as exc:
         context = _rule_context(membership, rule, prescreen_error=str(exc))
         return render(request, TEMPLATE, context, status=422)
-    audit.record(membership.workspace, request.user, "judge_run.prescreen", rule, rule.name)
+    audit.record(
+        membership.workspace, request.user, "judge_run.prescreen", rule, rule.name, run=run.pk
+    )
     return redirect("judge-run", slug=slug, run_id=run.pk)

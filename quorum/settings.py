@@ -364,3 +364,9 @@ QUORUM_LEADERBOARD_EVERY = env_int("QUORUM_LEADERBOARD_EVERY", 20)
 QUORUM_AGREEMENT_EVERY_N = env_int("QUORUM_AGREEMENT_EVERY_N", 50)
 QUORUM_AGREEMENT_INTERVAL_MINUTES = env_int("QUORUM_AGREEMENT_INTERVAL_MINUTES", 60)
 QUORUM_AGREEMENT_RESAMPLES = env_int("QUORUM_AGREEMENT_RESAMPLES", 200)
+# Pause (seconds) after each criterion: only for tests that must kill a worker mid-report.
+QUORUM_AGREEMENT_THROTTLE_SECONDS = float(env_str("QUORUM_AGREEMENT_THROTTLE_SECONDS", "0") or 0)
+# Export jobs: judgments read (and Parquet row group size) per batch; pause after each batch
+# (only for tests that must kill a worker mid-export).
+QUORUM_EXPORT_BATCH_ROWS = env_int("QUORUM_EXPORT_BATCH_ROWS", 5000)
+QUORUM_EXPORT_THROTTLE_SECONDS = float(env_str("QUORUM_EXPORT_THROTTLE_SECONDS", "0") or 0)

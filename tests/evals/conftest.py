@@ -119,6 +119,9 @@ def killable_worker(transactional_db, tmp_path, redis_client, settings):
         "CELERY_TASK_ALWAYS_EAGER": "",
         "QUORUM_VAR_DIR": str(tmp_path),
         "MEDIA_ROOT": str(media),
+        # The same keys as this process, so the worker can read what the tests wrote.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "QUORUM_ENCRYPTION_KEY": settings.QUORUM_ENCRYPTION_KEY,
     }
     worker = Worker(env, tmp_path / "worker.log")
     yield worker

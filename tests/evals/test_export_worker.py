@@ -1,12 +1,20 @@
+"""A real Celery worker runs export jobs; SIGKILL mid-export, retry: the same bytes, once."""
+
 import time
 
+import pyarrow.parquet as pq
 import pytest
 from django.utils import timezone
 
+from annotate.models import Queue
 from evals import exports
-from evals.export_jobs import file_path, start_export
+from evals.export_jobs import export_dir, exports_root, file_path, start_export
+from evals.exports import write_export
 from evals.models import Job
 from quorum.celery import app
+from tests.factories import make_queue
+
+from .conftest import grade_queue, retry_until_finished, wait_for
 
 
 @pytest.mark.redis
@@ -31,3 +39,50 @@ def test_a_real_worker_runs_an_export_job(
     assert job.status == Job.Status.SUCCEEDED, celery_worker_process["log"].read_text()
     assert job.progress == job.total == 8
     assert file_path(job, "judgments.parquet") is not None
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_export_and_retried_writes_the_same_bytes_once(
+    killable_worker, redis_broker, workspace, clinicians, reviewer, second_reviewer, tmp_path
+):
+    queue = make_queue(workspace, cohorts=[clinicians], k=2, items=30, order=Queue.Order.OLDEST)
+    grade_queue(queue, [reviewer, second_reviewer])
+    spec = exports.parse_spec(
+        workspace, shape="judgments", format="parquet", snapshot_at=timezone.now()
+    )
+    worker = killable_worker
+    worker.start(QUORUM_EXPORT_BATCH_ROWS="6", QUORUM_EXPORT_THROTTLE_SECONDS="0.5")
+    job = start_export(workspace, spec)
+    wait_for(lambda: Job.objects.get(pk=job.pk).progress > 0, what="the first batch")
+    worker.kill()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Job.Status.RUNNING, 1)
+    killed_at = job.progress
+    root = exports_root()
+    partial = [p.name for p in root.iterdir()]
+    assert len(partial) == 1 and partial[0].startswith(f".{job.pk}-"), partial
+    assert not export_dir(job).exists(), "nothing is served before the export is complete"
+
+    worker.start(QUORUM_EXPORT_THROTTLE_SECONDS="0")
+    resent = retry_until_finished(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.attempts == 2 and job.progress == job.total == 60
+    assert [p.name for p in root.iterdir()] == [str(job.pk)], "no partial folder is left"
+    assert Job.objects.filter(kind="export").count() == 1
+    reference = tmp_path / "uninterrupted"
+    write_export(workspace, exports.spec_from_dict(workspace, job.params), reference, batch_rows=6)
+    written = sorted(p.name for p in export_dir(job).iterdir())
+    assert written == sorted(p.name for p in reference.iterdir())
+    assert written == ["README.md", "judgments.parquet", "manifest.json"]
+    for name in written:
+        assert (export_dir(job) / name).read_bytes() == (reference / name).read_bytes(), name
+    assert pq.read_table(export_dir(job) / "judgments.parquet").num_rows == 60
+    assert job.result["counts"]["rows"] == 60
+    assert not Job.objects.filter(status=Job.Status.RUNNING).exists()
+    assert resent >= 1
+    sizes = {name: (reference / name).stat().st_size for name in written}
+    print("export kill:", {"rows_at_kill": killed_at, "of": 60, "resent": resent, **sizes})

@@ -280,3 +280,22 @@ def test_only_one_run_at_a_time_per_endpoint_so_its_limits_hold(
         start_run(judge_endpoint, queue=queue)
     _run(first)
     assert start_run(judge_endpoint, queue=queue).pk != first.pk
+
+
+def test_a_run_resumed_after_its_worker_died_keeps_exact_counts(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.script({"answers": GOOD}, {"content": "nope"}, {"content": "nope"})
+    judge_server.default = {"answers": GOOD}
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert (run.ok_count, run.failed_count) == (3, 1)
+    # As if the worker had died before finishing: the reaper sends the job again.
+    Job.objects.filter(pk=run.job_id).update(
+        status=Job.Status.RUNNING, heartbeat_at=run.job.heartbeat_at - 2 * jobs.STALE_AFTER
+    )
+    before = judge_server.count
+    run = _run(run)
+    assert judge_server.count == before + 1, "only the failed item is asked again"
+    counts = (run.ok_count, run.failed_count, run.inconsistent_count, run.cached_count)
+    assert counts == (4, 0, 0, 0)
+    assert JudgeResult.objects.filter(run=run, status="ok").count() == 4

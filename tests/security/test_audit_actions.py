@@ -169,3 +169,174 @@ def test_an_adjudication_is_audited_with_the_final_answers(workspace, admin_user
     )
     assert [e.actor for e in created + updated] == [admin_user, admin_user]
     assert updated[0].details["answers"]["harm"] == "mild"
+
+
+def test_a_queue_settings_change_is_audited_with_the_fields_changed(
+    client, workspace, author, clinicians
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=2, k=1)
+    client.force_login(author)
+    response = client.post(
+        f"/w/{workspace.slug}/queues/{queue.pk}/edit/",
+        {
+            "name": queue.name,
+            "kind": "rubric",
+            "rubric_version": queue.rubric_version_id,
+            "cohorts": [clinicians.pk],
+            "judgments_per_item": "3",
+            "lease_minutes": "15",
+            "instructions": queue.instructions,
+            "order": queue.order,
+        },
+    )
+    assert response.status_code == 302
+    [event] = events(workspace, "queue.update")
+    assert event.actor == author and "judgments_per_item" in event.details["fields"]
+
+
+def test_removing_a_member_is_audited(client, workspace, admin_user, reviewer):
+    member = reviewer.memberships.get(workspace=workspace)
+    client.force_login(admin_user)
+    client.post(f"/w/{workspace.slug}/people/members/{member.pk}/remove/")
+    [event] = events(workspace, "member.remove")
+    assert (event.actor, event.summary) == (admin_user, reviewer.username)
+
+
+def test_an_alert_rule_creation_is_audited(client, workspace, author, clinicians):
+    queue = make_queue(workspace, cohorts=[clinicians])
+    client.force_login(author)
+    response = client.post(
+        f"/w/{workspace.slug}/queues/{queue.pk}/alerts/",
+        {
+            "kind": "queue_starved",
+            "starved_days": "3",
+            "threshold": "0.5",
+            "window": "50",
+            "min_judgments": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    [event] = events(workspace, "alert_rule.create")
+    assert event.actor == author
+
+
+def test_an_export_started_through_the_api_names_the_token(workspace, clinicians):
+    from django.test import Client
+
+    make_queue(workspace, cohorts=[clinicians], items=2)
+    token, plain = create_token(workspace, "pipeline")
+    response = Client().post(
+        "/api/v1/exports",
+        {"shape": "judgments", "format": "csv"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plain}",
+    )
+    assert response.status_code == 202
+    [event] = events(workspace, "export.start")
+    assert (event.actor, event.target_id) == (None, str(response.json()["id"]))
+    assert event.details == {"api_token": token.prefix}
+
+
+# --- LLM judges: endpoints, prompts and runs ------------------------------------------------
+
+JUDGE_KEY = "sk-audit-SECRET-n3ver-in-the-log-77"
+
+
+@pytest.fixture
+def judge_endpoint(workspace):
+    from evals import secretbox
+    from evals.models import JudgeEndpoint
+
+    return JudgeEndpoint.objects.create(
+        workspace=workspace,
+        name="Local judge",
+        base_url="http://127.0.0.1:9/v1",
+        model="judge-test",
+        api_key_encrypted=secretbox.encrypt(JUDGE_KEY),
+        allow_private_network=True,
+    )
+
+
+def test_judge_endpoint_changes_and_prompt_saves_are_audited_without_the_key(
+    client, workspace, admin_user
+):
+    from evals.models import JudgeEndpoint
+    from tests.evals.test_judge_views import _form_data
+
+    slug = workspace.slug
+    client.force_login(admin_user)
+    created = client.post(
+        f"/w/{slug}/judges/endpoints/new/",
+        {
+            "name": "Local vLLM", "base_url": "http://127.0.0.1:9/v1", "model": "llama",
+            "api_key": JUDGE_KEY, "temperature": "0", "max_tokens": "512",
+            "timeout_seconds": "30", "concurrency": "1", "requests_per_minute": "60",
+            "price_input_per_mtok": "0", "price_output_per_mtok": "0",
+            "invalid_answer_retries": "1", "allow_private_network": "on",
+        },
+    )  # fmt: skip
+    assert created.status_code == 302
+    endpoint = JudgeEndpoint.objects.get(name="Local vLLM")
+    edit = f"/w/{slug}/judges/endpoints/{endpoint.pk}/"
+    assert client.post(edit, _form_data(endpoint, model="llama-2", api_key="")).status_code == 302
+    prompt = {
+        "action": "save",
+        "system_template": "Be strict.\n{instructions}\n{criteria}",
+        "user_template": endpoint.user_template,
+        "pairwise_user_template": endpoint.pairwise_user_template,
+    }
+    assert client.post(edit + "prompt/", prompt).status_code == 302
+    [create] = events(workspace, "judge_endpoint.create")
+    [update] = events(workspace, "judge_endpoint.update")
+    [saved] = events(workspace, "judge_endpoint.prompt")
+    assert {e.actor for e in (create, update, saved)} == {admin_user}
+    assert {e.target_id for e in (create, update, saved)} == {str(endpoint.pk)}
+    assert update.details["fields"] == ["model"]
+    assert saved.details["fields"] == ["system_template"]
+    endpoint.refresh_from_db()
+    for event in AuditEvent.objects.filter(workspace=workspace):
+        text = f"{event.summary} {event.details}"
+        assert JUDGE_KEY not in text and endpoint.api_key_encrypted not in text
+
+
+def test_judge_run_start_and_cancel_are_audited_once(
+    client, workspace, engineer, author, clinicians, judge_endpoint
+):
+    from evals.models import JudgeRun
+
+    queue = make_queue(workspace, cohorts=[clinicians], items=2)
+    client.force_login(engineer)
+    client.post(
+        f"/w/{workspace.slug}/judges/runs/",
+        {"endpoint": judge_endpoint.pk, "queue": queue.pk, "inconsistency": "tie"},
+    )
+    run = JudgeRun.objects.get()
+    [started] = events(workspace, "judge_run.start")
+    assert (started.actor, started.target_id) == (engineer, str(run.pk))
+    client.force_login(author)
+    cancel = f"/w/{workspace.slug}/judges/runs/{run.pk}/cancel/"
+    client.post(cancel)
+    client.post(cancel)  # already cancelled: nothing changes, nothing is logged
+    [cancelled] = events(workspace, "judge_run.cancel")
+    assert (cancelled.actor, cancelled.target_id) == (author, str(run.pk))
+
+
+def test_a_judge_prescreen_of_a_sampling_rule_is_audited_with_its_run(
+    client, workspace, engineer, judge_endpoint
+):
+    from evals.ingest import ingest_lines
+    from evals.models import JudgeRun, Source
+    from tests.evals.conftest import log_line, numbered
+    from tests.evals.test_sampling import make_rule
+
+    source = Source.objects.create(workspace=workspace, name="patient-app")
+    ingest_lines(source, numbered([log_line(n) for n in range(10)]))
+    rule = make_rule(workspace, make_queue(workspace), strategy="judge_low_first", count=5)
+    client.force_login(engineer)
+    client.post(
+        f"/w/{workspace.slug}/sampling/{rule.pk}/prescreen/", {"endpoint": judge_endpoint.pk}
+    )
+    run = JudgeRun.objects.get()
+    [event] = events(workspace, "judge_run.prescreen")
+    assert (event.actor, event.target_id) == (engineer, str(rule.pk))
+    assert event.details == {"run": run.pk}
