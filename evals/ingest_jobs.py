@@ -14,6 +14,7 @@ import gzip
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -358,6 +359,39 @@ def finish(job: Job) -> None:
     if job.is_finished:
         return
     jobs.succeed(job, job_report(job).as_dict())
+    # The report lives on the chunks: the uploaded copy is no longer needed.
+    shutil.rmtree(upload_dir(job), ignore_errors=True)
+
+
+def remove_stale_uploads(now=None) -> int:
+    """Delete uploaded files no job will read again: those of finished jobs (a failed or
+    cancelled job keeps its file until this runs), of deleted jobs, and of uploads left
+    waiting (a CSV whose column mapping was never confirmed) longer than
+    ``QUORUM_EXPORT_RETENTION_DAYS``; such a job is failed with the reason. Files of
+    running jobs stay. Returns how many folders were removed."""
+    from .export_jobs import retention_days
+
+    cutoff = (now or timezone.now()) - timedelta(days=max(1, retention_days()))
+    removed = 0
+    for root, kind in (
+        (Path(settings.MEDIA_ROOT) / "uploads", JOB_KIND),
+        (Path(settings.MEDIA_ROOT) / "imports", "import"),
+    ):
+        if not root.is_dir():
+            continue
+        folders = {int(p.name): p for p in root.iterdir() if p.is_dir() and p.name.isdigit()}
+        jobs_by_id = Job.objects.filter(pk__in=folders, kind=kind).in_bulk()
+        for job_id, folder in folders.items():
+            job = jobs_by_id.get(job_id)
+            if job is not None and job.status == Job.Status.RUNNING:
+                continue
+            if job is not None and job.status == Job.Status.QUEUED:
+                if job.created_at >= cutoff:
+                    continue
+                jobs.fail(job, "The upload waited too long and was removed; upload it again.")
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def ingest_file(

@@ -63,6 +63,14 @@ def expire_exports() -> int:
     return expire_exports()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def remove_stale_uploads() -> int:
+    """Beat: delete uploaded log and judgment files that no job will read again."""
+    from .ingest_jobs import remove_stale_uploads
+
+    return remove_stale_uploads()
+
+
 @shared_task(ignore_result=True)
 def check_alerts() -> dict:
     """Evaluate every active alert rule (beat, every few minutes); idempotent."""

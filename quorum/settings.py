@@ -232,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evals.tasks.expire_exports",
         "schedule": 3600.0,
     },
+    "remove-stale-uploads": {
+        "task": "evals.tasks.remove_stale_uploads",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth, sessions, security ---------------------------------------------------------

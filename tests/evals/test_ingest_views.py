@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evals.ingest_jobs import run_ingest_job
+from evals.ingest_jobs import run_ingest_job, upload_dir
 from evals.models import Job, Log, Source
 
 from .conftest import log_line
@@ -35,6 +35,7 @@ def test_an_engineer_uploads_jsonl_and_gets_the_report(
     html = page.content.decode()
     assert 'id="count-accepted">1<' in html and 'id="count-rejected">1<' in html
     assert "invalid_json" in html
+    assert not upload_dir(job).exists()  # the report lives on, the uploaded copy is gone
 
 
 def test_the_progress_fragment_is_served_to_htmx(
