@@ -411,6 +411,11 @@ def import_judgments(
     A job resumes a run that was stopped with the result of its last checkpoint
     (``resume``) and the number of rows that checkpoint had read (``skip``).
     """
+    if queue.kind != Queue.Kind.RUBRIC:
+        raise ImportFileError(
+            "Judgments import into rubric queues only; add comparisons to a pairwise queue "
+            "as pairs."
+        )
     criteria = list(queue.rubric_version.criteria.all())
     result = resume or ImportResult()
     items = Items(queue, result)

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from annotate.models import Item, Judgment
+from annotate.models import Item, Judgment, Queue
 from evals.api_common import make_cursor
 from evals.export_jobs import run_export_job
 from evals.models import Job
@@ -237,6 +237,19 @@ def test_an_unreadable_import_file_is_400(client, workspace, auth):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_file"
+
+
+def test_judgments_are_not_imported_into_a_pairwise_queue(client, workspace, auth):
+    queue = make_queue(workspace, name="Pairs", kind=Queue.Kind.PAIRWISE)
+    response = client.post(
+        "/api/v1/imports",
+        {"queue_id": queue.pk, "format": "jsonl", "file": io.BytesIO(b'{"item_id": 1}\n')},
+        **auth,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_file"
+    assert "rubric queues only" in response.json()["error"]["message"]
+    assert not Judgment.objects.filter(queue=queue).exists()
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer qrm_x_y", "Token abc", "Bearer "])
