@@ -38,6 +38,8 @@ CHUNK = 500
 
 
 def _normal(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
+        return " ".join(text.lower().split())
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
