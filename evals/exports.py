@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from annotate.models import (
     Cohort,
@@ -471,10 +471,24 @@ class Context:
         return kinds.pop() if len(kinds) == 1 else CriterionKind.FREE_TEXT
 
 
-def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
+def build_context(workspace: Workspace, spec: ExportSpec, scan: bool = True) -> Context:
+    """Versions, criteria and reviewers of the selected judgments.
+
+    With ``scan=False`` (the Parquet fast path, which counts as it reads) the
+    versions are found with one index lookup each instead of a scan of every
+    judgment, and reviewers are left for the caller to add as it meets them.
+    """
     qs = judgments_queryset(workspace, spec)
     counts = None
-    if connection.vendor == "postgresql":
+    reviewer_ids: set[int] = set()
+    if not scan:
+        selected = qs.filter(rubric_version_id=OuterRef("pk"))
+        version_ids = set(
+            RubricVersion.objects.filter(rubric__workspace=workspace)
+            .filter(Exists(selected))
+            .values_list("pk", flat=True)
+        )
+    elif connection.vendor == "postgresql":
         from django.contrib.postgres.aggregates import ArrayAgg
 
         found = qs.aggregate(
@@ -544,15 +558,33 @@ def write_export(
     ``fast`` is False; both paths write the same bytes.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = build_context(workspace, spec)
-    shape = SHAPE_CLASSES[spec.shape](ctx)
-    schema = shape.schema()
     path = out_dir / spec.file_name
     if fast:
         from . import export_pg
 
-        if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
-            digest = export_pg.write_judgments(ctx, schema, path, progress, batch_rows)
+        if export_pg.applies(spec) and spec.format == "parquet":
+            from . import export_pg_parquet
+
+            ctx = build_context(workspace, spec, scan=False)
+            schema = SHAPE_CLASSES[spec.shape](ctx).schema()
+            try:
+                seen = export_pg_parquet.write(ctx, schema, path, progress, batch_rows)
+            except export_pg_parquet.UseRowPath:
+                pass
+            else:
+                tally = Tally(
+                    rows=seen["rows"],
+                    items=seen["items"],
+                    judgments=seen["rows"],
+                    reviewers=seen["reviewers"],
+                    agreement_computed=False,
+                )
+                if progress:
+                    progress(seen["rows"])
+                return _finish(ctx, tally, path, out_dir)
+        elif export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
+            ctx = build_context(workspace, spec)
+            digest = export_pg.write_judgments(ctx, path)
             counts = ctx.counts or {"rows": 0, "items": 0}
             tally = Tally(
                 rows=counts["rows"],
@@ -564,6 +596,9 @@ def write_export(
             if progress:
                 progress(counts["rows"])
             return _finish(ctx, tally, path, out_dir, digest)
+    ctx = build_context(workspace, spec)
+    shape = SHAPE_CLASSES[spec.shape](ctx)
+    schema = shape.schema()
     writer = open_writer(spec.format, path, schema)
     tally = Tally()
     pending: list[tuple[list[Row], float | None]] = []

@@ -340,6 +340,38 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
     assert fast["agreement"]["mean_item_agreement"] is None  # the COPY path skips it
 
 
+@pytest.mark.postgres
+def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
+    postgres, graded_queue, workspace, tmp_path, monkeypatch
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)  # 8 judgments, 2 per item
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    seen = []
+    fast = exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+    assert fast["counts"] == slow["counts"] == {**fast["counts"], "items": 4, "reviewers": 2}
+    assert fast["agreement"]["mean_item_agreement"] is None  # the COPY path skips it
+    assert seen == [3, 6, 8, 8]
+    assert pq.ParquetFile(tmp_path / "fast" / spec.file_name).metadata.row_group(0).num_rows == 8
+
+
+@pytest.mark.postgres
+def test_the_postgres_parquet_path_leaves_edits_after_the_snapshot_to_the_row_path(
+    postgres, graded_queue, workspace, tmp_path
+):
+    before, _ = _export(workspace, tmp_path, "judgments", "parquet", name="before")
+    judgment = Judgment.objects.order_by("pk").first()
+    criteria = list(graded_queue.rubric_version.criteria.all())
+    later = SNAPSHOT + timedelta(hours=1)
+    edit_judgment(judgment, criteria, {"accuracy": 1, "harm": "severe", "safe": "fail"}, now=later)
+    after, _ = _export(workspace, tmp_path, "judgments", "parquet", name="after")
+    assert pq.read_table(before).equals(pq.read_table(after))
+
+
 def _pair_rows(votes, output_b="Answer B"):
     from evals.exports import Row
 
