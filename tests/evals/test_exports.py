@@ -360,6 +360,36 @@ def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"model_versions": ["v1"]},
+        {"exclude_gold": True},
+        {"cohort_ids": "clinicians"},
+        {"until": (BASE_TIME + timedelta(minutes=4)).isoformat()},
+    ],
+)
+def test_the_postgres_parquet_path_applies_the_filters_like_the_row_path(
+    postgres, graded_queue, workspace, clinicians, tmp_path, monkeypatch, filters
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)
+    graded_queue.items.filter(pk=graded_queue.items.order_by("pk").first().pk).update(is_gold=True)
+    if filters.get("cohort_ids"):
+        filters = {"cohort_ids": [clinicians.pk]}
+    spec = exports.parse_spec(
+        workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT, filters=filters
+    )
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert 0 < fast_table.num_rows < 8 or "cohort_ids" in filters
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+    assert fast["counts"] == slow["counts"]
+
+
+@pytest.mark.postgres
 def test_the_postgres_parquet_path_leaves_edits_after_the_snapshot_to_the_row_path(
     postgres, graded_queue, workspace, tmp_path
 ):
