@@ -554,8 +554,9 @@ def write_export(
 ) -> dict[str, Any]:
     """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
 
-    On PostgreSQL the judgments shape is written by COPY (``export_pg``) unless
-    ``fast`` is False; both paths write the same bytes.
+    On PostgreSQL the judgments shape is written by COPY (``export_pg``; Parquet by
+    ``export_pg_parquet``) unless ``fast`` is False; both paths write the same data
+    (the same bytes for CSV and JSONL).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / spec.file_name
