@@ -38,9 +38,12 @@ from annotate.models import Queue
 from .export_pg import _answer, _where
 from .exports import BATCH_ROWS, Context, reviewer_map
 
-# Judgments read per COPY: bounds memory, and the writer encodes one chunk while
-# the next is read.
+# Judgments read per COPY: the writer encodes one chunk while the next is read. A
+# chunk holds at most CHUNK_ROWS judgments and, once the first chunks show how big
+# the rows are, about CHUNK_BYTES of Arrow data, so long texts keep memory bounded.
 CHUNK_ROWS = 50_000
+FIRST_CHUNK_ROWS = 5_000
+CHUNK_BYTES = 64 << 20
 TIME = pa.timestamp("us", tz="UTC")
 JUDGMENT_FIELDS = [
     ("judgment_id", "j.id", pa.int64()),
@@ -361,20 +364,20 @@ def write(
     fields = judgment_fields(ctx)
     answers = [name for name, _, _ in fields[len(JUDGMENT_FIELDS) :]]
     span = _item_span(list(queues))
-    limit = CHUNK_ROWS
+    size = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
     counts = {"rows": 0, "items": 0}
     last_item = None
     connection.ensure_connection()
     conn = connection.connection
 
     def judgments_after(after):
-        statement = _copy(_judgments_sql(ctx, fields, sorted(queues), span, after, limit))
-        return database.submit(copy_out, conn, statement)
+        statement = _copy(_judgments_sql(ctx, fields, sorted(queues), span, after, size))
+        return database.submit(copy_out, conn, statement), size
 
     writer = _Writer(path, schema, rows)
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
     try:
-        coming = judgments_after(None)
+        coming, asked = judgments_after(None)
         while True:
             judgments = _parse(coming.result(), fields)
             if not judgments.num_rows:
@@ -383,13 +386,16 @@ def write(
                 raise UseRowPath("a judgment was edited after the snapshot")
             item_ids = pc.unique(judgments["item_id"])
             items_coming = database.submit(copy_out, conn, _copy(_items_sql(item_ids)))
-            full = judgments.num_rows == limit
+            full = judgments.num_rows == asked
             if full:
                 last = (item_ids[-1].as_py(), judgments["judgment_id"][-1].as_py())
-                coming = judgments_after(last)
+                coming, asked = judgments_after(last)
             maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
             items = _parse(items_coming.result(), ITEM_FIELDS)
-            writer.put(_assemble(judgments, items, maps, answers, schema))
+            table = _assemble(judgments, items, maps, answers, schema)
+            writer.put(table)
+            fitting = CHUNK_BYTES * table.num_rows // max(table.nbytes, 1)
+            size = max(1, min(CHUNK_ROWS, fitting))
             counts["rows"] += judgments.num_rows
             counts["items"] += len(item_ids) - (item_ids[0].as_py() == last_item)
             last_item = item_ids[-1].as_py()

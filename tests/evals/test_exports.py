@@ -360,6 +360,24 @@ def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
 
 
 @pytest.mark.postgres
+def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
+    postgres, graded_queue, workspace, tmp_path, monkeypatch
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 2)
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_BYTES", 1)  # every row is "too big"
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    seen = []
+    exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
+    exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    # The second chunk is asked for before the first is measured; then one row at a time.
+    assert seen == [2, 4, 5, 6, 7, 8, 8]
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "filters",
     [
