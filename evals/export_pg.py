@@ -2,10 +2,10 @@
 
 One ``COPY (SELECT ...) TO STDOUT`` produces the file's rows in the exact bytes the
 row-by-row writers produce (see ``export_writers``): formula cells neutralized and
-empty text as an empty cell for CSV, ``row_to_json`` lines for JSONL, and for
-Parquet a CSV stream parsed by pyarrow into typed batches written as fixed-size
-row groups. Python only copies chunks, so the time stays close to a plain COPY and
-memory stays bounded.
+empty text as an empty cell for CSV, ``row_to_json`` lines for JSONL. Python only
+copies chunks, so the time stays close to a plain COPY and memory stays bounded.
+Parquet has a path of its own (``export_pg_parquet``) that shares the filters and
+answer expressions defined here.
 
 It applies when nothing needs per-item Python logic: no minimum agreement, no
 adjudicated-only filter, and no judgment edited after the snapshot (those take
@@ -15,22 +15,17 @@ the row-by-row path, which reads earlier revisions).
 from __future__ import annotations
 
 import hashlib
-import io
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from django.db import connection
 from psycopg import sql
 
 from annotate.models import CriterionKind
 
 from .export_writers import FORMULA_STARTS
-from .exports import BATCH_ROWS, Context, ExportSpec, gold_field, judgments_queryset
+from .exports import Context, ExportSpec, gold_field, judgments_queryset
 
 TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 FORMULA_SET = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_STARTS)
@@ -47,10 +42,16 @@ def edited_after_snapshot(workspace, spec: ExportSpec) -> bool:
     return judgments_queryset(workspace, spec).filter(updated_at__gt=spec.snapshot_at).exists()
 
 
-def _where(ctx: Context) -> sql.Composable:
+def _where(ctx: Context, queue_ids: list[int] | None = None) -> sql.Composable:
+    """The filters; with ``queue_ids`` (the workspace's queues) the query needs no queue join."""
     f = ctx.spec.filters
+    workspace = sql.SQL("q.workspace_id = {}").format(sql.Literal(ctx.workspace.pk))
+    if queue_ids is not None:
+        workspace = sql.SQL("j.queue_id = ANY({}::bigint[])").format(
+            sql.Literal("{" + ",".join(map(str, queue_ids)) + "}")
+        )
     parts = [
-        sql.SQL("q.workspace_id = {}").format(sql.Literal(ctx.workspace.pk)),
+        workspace,
         sql.SQL("j.created_at <= {}").format(sql.Literal(ctx.spec.snapshot_at)),
     ]
     if f.queue_ids:
@@ -168,10 +169,8 @@ def _copy_statement(ctx: Context, fmt: str) -> str:
         # CSV format with quote and delimiter characters JSON never contains: the
         # lines come out as they are, without COPY's text-format escaping.
         options = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
-    elif fmt == "csv":
-        options = "FORMAT csv, HEADER"
     else:
-        options = "FORMAT csv"
+        options = "FORMAT csv, HEADER"
     return sql.SQL("COPY ({}) TO STDOUT WITH ({})").format(query, sql.SQL(options))
 
 
@@ -183,83 +182,9 @@ def _copy_chunks(statement: sql.Composable) -> Iterator[bytes]:
                 yield bytes(chunk)
 
 
-class _ChunkReader(io.RawIOBase):
-    """A readable file over an iterator of byte chunks (for pyarrow's CSV reader)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks = chunks
-        self.buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while not self.buffer:
-            try:
-                self.buffer = next(self.chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self.buffer))
-        target[:size] = self.buffer[:size]
-        self.buffer = self.buffer[size:]
-        return size
-
-
-def _write_parquet(
-    chunks: Iterator[bytes], path: Path, schema: pa.Schema, progress, rows: int = BATCH_ROWS
-) -> int:
-    # Start the COPY here: pyarrow reads from its own threads, where Django's
-    # ``connection`` would be another connection.
-    first = next(chunks, None)
-    if first is None:
-        pq.write_table(schema.empty_table(), str(path), compression="zstd")
-        return 0
-    reader = pacsv.open_csv(
-        io.BufferedReader(_ChunkReader(itertools.chain([first], chunks)), buffer_size=1 << 20),
-        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={f.name: f.type for f in schema},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["true"],
-            false_values=["false"],
-            timestamp_parsers=["%Y-%m-%dT%H:%M:%S.%fZ", pacsv.ISO8601],
-        ),
-    )
-    written = 0
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:
-        for batch in reader:
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            if pending_rows >= rows:
-                table = pa.Table.from_batches(pending, schema=schema)
-                whole = (pending_rows // rows) * rows
-                for start in range(0, whole, rows):  # one row group, one heartbeat
-                    writer.write_table(table.slice(start, rows), row_group_size=rows)
-                    written += rows
-                    if progress:
-                        progress(written)
-                rest = table.slice(whole)
-                pending = rest.to_batches()
-                pending_rows = rest.num_rows
-        if pending_rows:
-            table = pa.Table.from_batches(pending, schema=schema)
-            writer.write_table(table, row_group_size=rows)
-            written += pending_rows
-    return written
-
-
-def write_judgments(
-    ctx: Context, schema: pa.Schema, path: Path, progress=None, rows: int = BATCH_ROWS
-) -> dict[str, Any] | None:
-    """Write the judgments file with COPY; returns its digest when hashed on the way."""
+def write_judgments(ctx: Context, path: Path) -> dict[str, Any]:
+    """Write the judgments CSV or JSONL file with COPY; returns its digest, hashed on the way."""
     statement = _copy_statement(ctx, ctx.spec.format)
-    if ctx.spec.format == "parquet":
-        _write_parquet(_copy_chunks(statement), path, schema, progress, rows)
-        return None
     digest = hashlib.sha256()
     size = 0
     with path.open("wb") as handle:

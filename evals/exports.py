@@ -20,15 +20,16 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db import connection, connections
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from annotate.models import (
     Cohort,
@@ -471,10 +472,24 @@ class Context:
         return kinds.pop() if len(kinds) == 1 else CriterionKind.FREE_TEXT
 
 
-def build_context(workspace: Workspace, spec: ExportSpec) -> Context:
+def build_context(workspace: Workspace, spec: ExportSpec, scan: bool = True) -> Context:
+    """Versions, criteria and reviewers of the selected judgments.
+
+    With ``scan=False`` (the Parquet fast path, which counts as it reads) the
+    versions are found with one index lookup each instead of a scan of every
+    judgment, and reviewers are left for the caller to add as it meets them.
+    """
     qs = judgments_queryset(workspace, spec)
     counts = None
-    if connection.vendor == "postgresql":
+    reviewer_ids: set[int] = set()
+    if not scan:
+        selected = qs.filter(rubric_version_id=OuterRef("pk"))
+        version_ids = set(
+            RubricVersion.objects.filter(rubric__workspace=workspace)
+            .filter(Exists(selected))
+            .values_list("pk", flat=True)
+        )
+    elif connection.vendor == "postgresql":
         from django.contrib.postgres.aggregates import ArrayAgg
 
         found = qs.aggregate(
@@ -539,37 +554,25 @@ def write_export(
 ) -> dict[str, Any]:
     """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
 
-    On PostgreSQL the judgments shape is written by COPY (``export_pg``) unless
-    ``fast`` is False; both paths write the same bytes and the same manifest (there the
-    database counts the per-item agreement, see ``export_agreement``).
-    ``batch_rows`` (default ``QUORUM_EXPORT_BATCH_ROWS``) is also the Parquet row group size.
+    On PostgreSQL the judgments shape is written by COPY (``export_pg``; Parquet by
+    ``export_pg_parquet``) unless ``fast`` is False; both paths write the same data
+    (the same bytes for CSV and JSONL) and the same manifest (there the database counts
+    the per-item agreement, see ``export_agreement``). ``batch_rows`` (default
+    ``QUORUM_EXPORT_BATCH_ROWS``) is also the Parquet row group size.
     """
     batch_rows = batch_rows or int(getattr(settings, "QUORUM_EXPORT_BATCH_ROWS", BATCH_ROWS))
     out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / spec.file_name
+    if fast:
+        written = _write_fast(workspace, spec, path, progress, batch_rows)
+        if written is not None:
+            ctx, tally, digest = written
+            if progress:
+                progress(tally.rows)
+            return _finish(ctx, tally, path, out_dir, digest)
     ctx = build_context(workspace, spec)
     shape = SHAPE_CLASSES[spec.shape](ctx)
     schema = shape.schema()
-    path = out_dir / spec.file_name
-    if fast:
-        from . import export_pg
-
-        if export_pg.applies(spec) and not export_pg.edited_after_snapshot(workspace, spec):
-            from .export_agreement import item_agreements
-
-            digest = export_pg.write_judgments(ctx, schema, path, progress, batch_rows)
-            counts = ctx.counts or {"rows": 0, "items": 0}
-            tally = Tally(
-                rows=counts["rows"],
-                items=counts["items"],
-                judgments=counts["rows"],
-                reviewers=set(ctx.reviewers),
-            )
-            for agreement in item_agreements(ctx):
-                tally.agreement_sum += agreement
-                tally.agreement_items += 1
-            if progress:
-                progress(counts["rows"])
-            return _finish(ctx, tally, path, out_dir, digest)
     writer = open_writer(spec.format, path, schema)
     tally = Tally()
     pending: list[tuple[list[Row], float | None]] = []
@@ -614,6 +617,86 @@ def write_export(
     if progress:
         progress(read)
     return _finish(ctx, tally, path, out_dir)
+
+
+def _write_fast(
+    workspace: Workspace,
+    spec: ExportSpec,
+    path: Path,
+    progress: Callable[[int], None] | None,
+    batch_rows: int,
+) -> tuple[Context, Tally, dict[str, Any] | None] | None:
+    """The PostgreSQL paths of the judgments shape; ``None`` when the export needs rows."""
+    from . import export_pg
+
+    if not export_pg.applies(spec):
+        return None
+    if spec.format == "parquet":
+        from . import export_pg_parquet
+
+        ctx = build_context(workspace, spec, scan=False)
+        schema = SHAPE_CLASSES[spec.shape](ctx).schema()
+        try:
+            seen, agreement = with_agreement(
+                ctx, lambda: export_pg_parquet.write(ctx, schema, path, progress, batch_rows)
+            )
+        except export_pg_parquet.UseRowPath:
+            return None
+        return ctx, _tally(seen["rows"], seen["items"], seen["reviewers"], agreement), None
+    if export_pg.edited_after_snapshot(workspace, spec):
+        return None
+    ctx = build_context(workspace, spec)
+    digest, agreement = with_agreement(ctx, lambda: export_pg.write_judgments(ctx, path))
+    counts = ctx.counts or {"rows": 0, "items": 0}
+    return ctx, _tally(counts["rows"], counts["items"], set(ctx.reviewers), agreement), digest
+
+
+def _tally(rows: int, items: int, reviewers: set[int], agreement: tuple[float, int]) -> Tally:
+    total, agreement_items = agreement
+    return Tally(
+        rows=rows,
+        items=items,
+        judgments=rows,
+        reviewers=reviewers,
+        agreement_sum=total,
+        agreement_items=agreement_items,
+    )
+
+
+T = TypeVar("T")
+
+
+def with_agreement(ctx: Context, write: Callable[[], T]) -> tuple[T, tuple[float, int]]:
+    """Run ``write()`` and sum the exported items' agreement (sum, items).
+
+    In a worker (no transaction open) the agreement query runs at the same time, on a
+    second connection; inside a transaction (a request, a test) a second connection
+    could not see its rows, so the two run one after the other.
+    """
+    from .export_agreement import item_agreements
+
+    def agreement() -> tuple[float, int]:
+        total, items = 0.0, 0
+        for value in item_agreements(ctx):
+            total += value
+            items += 1
+        return total, items
+
+    if connection.in_atomic_block:
+        result = write()
+        return result, agreement()
+
+    def on_own_connection() -> tuple[float, int]:
+        try:
+            connection.ensure_connection()
+            return agreement()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quorum-agreement") as pool:
+        counted = pool.submit(on_own_connection)
+        result = write()
+        return result, counted.result()
 
 
 def _finish(

@@ -341,6 +341,35 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
     assert fast["agreement"]["items_with_agreement"] == 4
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_outside_a_transaction_the_agreement_is_counted_on_a_second_connection(
+    postgres, graded_queue, workspace, tmp_path, fmt, monkeypatch
+):
+    from django.db import connection
+
+    from evals import export_agreement
+
+    threads = []
+    counted = export_agreement.item_agreements
+
+    def spy(ctx):
+        import threading
+
+        threads.append(threading.current_thread().name)
+        yield from counted(ctx)
+
+    monkeypatch.setattr(export_agreement, "item_agreements", spy)
+    spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)
+    assert not connection.in_atomic_block  # as in a worker
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    assert threads and threads[0].startswith("quorum-agreement")
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] > 0
+
+
 MIXED_ANSWERS = [
     {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": 3},
     {"accuracy": 4, "harm": "mild", "safe": "pass", "minutes": 3.0},
@@ -387,6 +416,86 @@ def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
     readme = (tmp_path / "fast" / "README.md").read_text()
     assert readme == (tmp_path / "slow" / "README.md").read_text()
     assert "not computed" not in readme
+
+
+@pytest.mark.postgres
+def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
+    postgres, graded_queue, workspace, tmp_path, monkeypatch
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)  # 8 judgments, 2 per item
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    seen = []
+    fast = exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+    assert fast["counts"] == slow["counts"] == {**fast["counts"], "items": 4, "reviewers": 2}
+    assert fast["agreement"] == slow["agreement"]
+    assert seen == [3, 6, 8, 8]
+    assert pq.ParquetFile(tmp_path / "fast" / spec.file_name).metadata.row_group(0).num_rows == 8
+
+
+@pytest.mark.postgres
+def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
+    postgres, graded_queue, workspace, tmp_path, monkeypatch
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 2)
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_BYTES", 1)  # every row is "too big"
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    seen = []
+    exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
+    exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    # The second chunk is asked for before the first is measured; then one row at a time.
+    assert seen == [2, 4, 5, 6, 7, 8, 8]
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"model_versions": ["v1"]},
+        {"exclude_gold": True},
+        {"cohort_ids": "clinicians"},
+        {"until": (BASE_TIME + timedelta(minutes=4)).isoformat()},
+    ],
+)
+def test_the_postgres_parquet_path_applies_the_filters_like_the_row_path(
+    postgres, graded_queue, workspace, clinicians, tmp_path, monkeypatch, filters
+):
+    from evals import export_pg_parquet
+
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)
+    graded_queue.items.filter(pk=graded_queue.items.order_by("pk").first().pk).update(is_gold=True)
+    if filters.get("cohort_ids"):
+        filters = {"cohort_ids": [clinicians.pk]}
+    spec = exports.parse_spec(
+        workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT, filters=filters
+    )
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
+    assert 0 < fast_table.num_rows < 8 or "cohort_ids" in filters
+    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+    assert fast["counts"] == slow["counts"]
+
+
+@pytest.mark.postgres
+def test_the_postgres_parquet_path_leaves_edits_after_the_snapshot_to_the_row_path(
+    postgres, graded_queue, workspace, tmp_path
+):
+    before, _ = _export(workspace, tmp_path, "judgments", "parquet", name="before")
+    judgment = Judgment.objects.order_by("pk").first()
+    criteria = list(graded_queue.rubric_version.criteria.all())
+    later = SNAPSHOT + timedelta(hours=1)
+    edit_judgment(judgment, criteria, {"accuracy": 1, "harm": "severe", "safe": "fail"}, now=later)
+    after, _ = _export(workspace, tmp_path, "judgments", "parquet", name="after")
+    assert pq.read_table(before).equals(pq.read_table(after))
 
 
 def _pair_rows(votes, output_b="Answer B"):

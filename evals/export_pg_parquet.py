@@ -1,0 +1,412 @@
+"""The PostgreSQL fast path for the judgments shape as Parquet.
+
+PostgreSQL sends only what it has to: the judgments' own narrow columns (ids,
+numbers, times and the answers pulled out of the JSON), read in keyset chunks in
+(item id, judgment id) order, and each item's text once per chunk instead of once
+per judgment. Queue names, rubric names and reviewer labels are small maps added
+in Arrow. pyarrow parses the COPY bytes on its own threads, and a writer thread
+encodes and compresses the row groups while the next chunk is read, so the
+database, the parsing and the Parquet encoding run side by side.
+
+Row groups have a fixed number of rows whatever the chunking, so the file depends
+only on the data. A judgment edited after the snapshot (its answers must come from
+its revisions) or a rubric version the schema lacks sends the export to the
+row-by-row path (``UseRowPath``).
+"""
+
+from __future__ import annotations
+
+import queue
+import select
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from django.db import connection
+from psycopg import pq as libpq
+from psycopg import sql
+
+from annotate.models import Queue
+
+from .export_pg import _answer, _where
+from .exports import BATCH_ROWS, Context, reviewer_map
+
+# Judgments read per COPY: the writer encodes one chunk while the next is read. A
+# chunk holds at most CHUNK_ROWS judgments and, once the first chunks show how big
+# the rows are, about CHUNK_BYTES of Arrow data, so long texts keep memory bounded.
+CHUNK_ROWS = 50_000
+FIRST_CHUNK_ROWS = 5_000
+CHUNK_BYTES = 64 << 20
+TIME = pa.timestamp("us", tz="UTC")
+JUDGMENT_FIELDS = [
+    ("judgment_id", "j.id", pa.int64()),
+    ("item_id", "j.item_id", pa.int64()),
+    ("queue_id", "j.queue_id", pa.int64()),
+    ("reviewer_id", "j.reviewer_id", pa.int64()),
+    ("rubric_version_id", "j.rubric_version_id", pa.int64()),
+    ("time_spent_ms", "j.time_spent_ms", pa.int64()),
+    ("revision", "j.revision", pa.int64()),
+    ("created_at", "j.created_at", TIME),
+    ("updated_at", "j.updated_at", TIME),
+]
+ITEM_FIELDS = [
+    ("item_id", "i.id", pa.int64()),
+    ("input_text", "i.input_text", pa.string()),
+    ("input_messages", "i.input_messages::text", pa.string()),
+    ("output", "i.output", pa.string()),
+    ("model_name", "i.model_name", pa.string()),
+    ("model_version", "i.model_version", pa.string()),
+    ("item_metadata", "i.metadata::text", pa.string()),
+]
+
+
+class UseRowPath(Exception):
+    """The export needs the row-by-row path (see the module doc)."""
+
+
+# --- Reading ----------------------------------------------------------------------------
+
+
+def _wait(pgconn: libpq.PGconn) -> None:
+    select.select([pgconn.socket], [], [])
+    pgconn.consume_input()
+
+
+def _result(pgconn: libpq.PGconn) -> libpq.PGresult:
+    """The statement's result; the results after it (none once COPY is done) are drained."""
+    while pgconn.is_busy():
+        _wait(pgconn)
+    result = pgconn.get_result()
+    if result is None:
+        raise psycopg.OperationalError("no result from the server")
+    if result.status != libpq.ExecStatus.COPY_OUT:
+        while pgconn.get_result() is not None:
+            pass
+    return result
+
+
+def _check(result: libpq.PGresult, status: libpq.ExecStatus) -> None:
+    if result.status != status:
+        message = (result.error_message or b"unexpected result").decode(errors="replace")
+        raise psycopg.DatabaseError(message.strip())
+
+
+def copy_out(conn: psycopg.Connection, statement: sql.Composable) -> bytes:
+    """Run ``COPY ... TO STDOUT`` on ``conn`` and return its bytes.
+
+    Read with libpq directly: every row libpq already holds is taken in one tight
+    loop, which halves the per-row cost of ``Copy.read()`` on large exports. The
+    connection's lock keeps Django's queries from other threads out meanwhile.
+    """
+    pgconn = conn.pgconn
+    with conn.lock:
+        return _copy_locked(pgconn, statement.as_bytes(conn))
+
+
+def _copy_locked(pgconn: libpq.PGconn, statement: bytes) -> bytes:
+    pgconn.send_query(statement)
+    _check(_result(pgconn), libpq.ExecStatus.COPY_OUT)
+    data = bytearray()
+    get = pgconn.get_copy_data
+    try:
+        while True:
+            size, row = get(1)
+            if size > 0:
+                data += row
+            elif size == 0:
+                _wait(pgconn)
+            else:
+                break
+    except BaseException:
+        _abandon(pgconn)
+        raise
+    _check(_result(pgconn), libpq.ExecStatus.COMMAND_OK)
+    return bytes(data)
+
+
+def _abandon(pgconn: libpq.PGconn) -> None:
+    """Cancel a COPY left half read and drain it, so the connection stays usable."""
+    pgconn.get_cancel().cancel()
+    while (size := pgconn.get_copy_data(1)[0]) >= 0:
+        if size == 0:
+            _wait(pgconn)
+    while pgconn.get_result() is not None:
+        pass
+
+
+def _parse(data: bytes, fields: list[tuple[str, str, pa.DataType]]) -> pa.Table:
+    names = [name for name, _, _ in fields]
+    if not data:
+        return pa.schema([(name, kind) for name, _, kind in fields]).empty_table()
+    return pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: kind for name, _, kind in fields},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["true"],
+            false_values=["false"],
+            timestamp_parsers=[pacsv.ISO8601],
+        ),
+    )
+
+
+def _copy(query: sql.Composable) -> sql.Composable:
+    return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
+
+
+def _select(fields) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(expr) for _, expr, _ in fields)
+
+
+def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
+    from .export_shapes import ANSWER_TYPES
+
+    answers = []
+    for criterion in ctx.criteria:
+        kind = ctx.kind_of(criterion.key)
+        answers.append(
+            (f"answer_{criterion.key}", _answer(criterion.key, kind, "parquet"), ANSWER_TYPES[kind])
+        )
+    return JUDGMENT_FIELDS + answers
+
+
+def _judgments_sql(ctx: Context, fields, queue_ids, bounds, after, limit: int) -> sql.Composable:
+    """One chunk, after the (item id, judgment id) ``after``, within the item id ``bounds``.
+
+    The bounds (the first and last item of the workspace's queues) keep the scan of
+    the item id index from running through other workspaces' judgments.
+    """
+    f = ctx.spec.filters
+    joins = sql.SQL("")
+    if f.model_versions or f.exclude_gold:
+        joins = sql.SQL("JOIN annotate_item i ON i.id = j.item_id ")
+    low = bounds[0] if after is None else after[0]
+    where = sql.SQL("{} AND j.item_id BETWEEN {} AND {}").format(
+        _where(ctx, queue_ids=queue_ids), sql.Literal(low), sql.Literal(bounds[1])
+    )
+    if after is not None:
+        where = sql.SQL("{} AND (j.item_id, j.id) > ({}, {})").format(
+            where, sql.Literal(after[0]), sql.Literal(after[1])
+        )
+    return sql.SQL(
+        "SELECT {select} FROM annotate_judgment j {joins}WHERE {where} "
+        "ORDER BY j.item_id, j.id LIMIT {limit}"
+    ).format(select=_select(fields), joins=joins, where=where, limit=sql.Literal(limit))
+
+
+def _item_span(queue_ids: list[int]) -> tuple[int, int]:
+    """The first and last item id of the queues, read through the queue index.
+
+    (``min``/``max`` alone would walk the primary key through other workspaces' items.)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(id), max(id) FROM "
+            "(SELECT id FROM annotate_item WHERE queue_id = ANY(%s) OFFSET 0) AS items",
+            [queue_ids],
+        )
+        low, high = cursor.fetchone()
+    return (low or 0, high or 0)
+
+
+def _items_sql(item_ids: pa.Array) -> sql.Composable:
+    ids = "{" + ",".join(map(str, item_ids.to_pylist())) + "}"
+    return sql.SQL(
+        "SELECT {} FROM annotate_item i WHERE i.id = ANY({}::bigint[]) ORDER BY i.id"
+    ).format(_select(ITEM_FIELDS), sql.Literal(ids))
+
+
+# --- Assembling and writing -------------------------------------------------------------
+
+
+class _Lookup:
+    """A small id -> values map applied to a whole Arrow column at once."""
+
+    def __init__(self, mapping: dict[int, tuple], types: list[pa.DataType]) -> None:
+        ids = sorted(mapping)
+        self.ids = pa.array(ids, pa.int64())
+        self.columns = [
+            pa.array([mapping[i][n] for i in ids], kind) for n, kind in enumerate(types)
+        ]
+
+    def take(self, keys) -> list[pa.ChunkedArray]:
+        index = pc.index_in(keys, value_set=self.ids)
+        if index.null_count:
+            raise UseRowPath("a value outside the export's context")
+        return [column.take(index) for column in self.columns]
+
+
+class _Writer:
+    """Writes tables as fixed-size row groups on a thread of its own."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int) -> None:
+        self.writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        self.schema = schema
+        self.rows = rows
+        self.queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="parquet-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        try:
+            while (table := self.queue.get()) is not None:
+                pending.append(table)
+                pending_rows += table.num_rows
+                if pending_rows >= self.rows:
+                    whole = pa.concat_tables(pending)
+                    cut = (pending_rows // self.rows) * self.rows
+                    self.writer.write_table(whole.slice(0, cut), row_group_size=self.rows)
+                    pending, pending_rows = [whole.slice(cut)], pending_rows - cut
+            if pending_rows:
+                self.writer.write_table(pa.concat_tables(pending), row_group_size=self.rows)
+        except BaseException as exc:  # handed to the reading thread
+            self.error = exc
+            while self.queue.get() is not None:
+                pass
+
+    def put(self, table: pa.Table) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(table)
+
+    def close(self, failed: bool = False) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.writer.close()
+        if self.error is not None and not failed:
+            raise self.error
+
+
+class _Maps:
+    """Queue names, rubric names and numbers, reviewer labels and cohorts, by id."""
+
+    def __init__(self, ctx: Context, queues: dict[int, str]) -> None:
+        self.ctx = ctx
+        self.queues = _Lookup({pk: (name,) for pk, name in queues.items()}, [pa.string()])
+        self.versions = _Lookup(
+            {v.pk: (v.rubric.name, v.number) for v in ctx.versions}, [pa.string(), pa.int64()]
+        )
+        self.reviewers: _Lookup | None = None
+        self.seen: set[int] = set()
+
+    def meet(self, reviewer_ids: set[int]) -> None:
+        """Add the labels of reviewers not met yet (a query only when there are some)."""
+        if self.reviewers is not None and reviewer_ids <= self.seen:
+            return
+        self.seen |= reviewer_ids
+        if missing := self.seen - set(self.ctx.reviewers):
+            spec = self.ctx.spec
+            self.ctx.reviewers.update(
+                reviewer_map(self.ctx.workspace, missing, names=spec.reviewer_names)
+            )
+        self.reviewers = _Lookup(
+            {pk: (r.label, r.cohorts) for pk, r in self.ctx.reviewers.items()},
+            [pa.string(), pa.string()],
+        )
+
+
+def _assemble(
+    judgments: pa.Table, items: pa.Table, maps: _Maps, answers: list[str], schema: pa.Schema
+) -> pa.Table:
+    index = pc.index_in(judgments["item_id"], value_set=items["item_id"])
+    if index.null_count:
+        raise UseRowPath("an item changed during the export")
+    (queue_name,) = maps.queues.take(judgments["queue_id"])
+    label, cohorts = maps.reviewers.take(judgments["reviewer_id"])
+    rubric, number = maps.versions.take(judgments["rubric_version_id"])
+    columns = [
+        judgments["judgment_id"],
+        judgments["item_id"],
+        judgments["queue_id"],
+        queue_name,
+        *(items[name].take(index) for name, _, _ in ITEM_FIELDS[1:]),
+        label,
+        cohorts,
+        rubric,
+        number,
+        judgments["time_spent_ms"],
+        judgments["revision"],
+        judgments["created_at"],
+        judgments["updated_at"],
+        *(judgments[name] for name in answers),
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write(
+    ctx: Context,
+    schema: pa.Schema,
+    path: Path,
+    progress: Callable[[int], None] | None = None,
+    rows: int = BATCH_ROWS,
+) -> dict[str, Any]:
+    """Write the judgments Parquet file; return the rows, items and reviewer ids seen.
+
+    One thread runs the COPYs on the connection in turn (the next chunk's judgments
+    while this chunk is parsed), this thread parses and assembles, and the writer's
+    thread encodes. Raises ``UseRowPath`` when the export needs the row-by-row path.
+    """
+    queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("id", "name"))
+    maps = _Maps(ctx, queues)
+    fields = judgment_fields(ctx)
+    answers = [name for name, _, _ in fields[len(JUDGMENT_FIELDS) :]]
+    span = _item_span(list(queues))
+    size = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
+    counts = {"rows": 0, "items": 0}
+    last_item = None
+    connection.ensure_connection()
+    conn = connection.connection
+
+    def judgments_after(after):
+        statement = _copy(_judgments_sql(ctx, fields, sorted(queues), span, after, size))
+        return database.submit(copy_out, conn, statement), size
+
+    writer = _Writer(path, schema, rows)
+    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
+    try:
+        coming, asked = judgments_after(None)
+        while True:
+            judgments = _parse(coming.result(), fields)
+            if not judgments.num_rows:
+                break
+            if pc.max(judgments["updated_at"]).as_py() > ctx.spec.snapshot_at:
+                raise UseRowPath("a judgment was edited after the snapshot")
+            item_ids = pc.unique(judgments["item_id"])
+            items_coming = database.submit(copy_out, conn, _copy(_items_sql(item_ids)))
+            full = judgments.num_rows == asked
+            if full:
+                last = (item_ids[-1].as_py(), judgments["judgment_id"][-1].as_py())
+                coming, asked = judgments_after(last)
+            maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
+            items = _parse(items_coming.result(), ITEM_FIELDS)
+            table = _assemble(judgments, items, maps, answers, schema)
+            writer.put(table)
+            fitting = CHUNK_BYTES * table.num_rows // max(table.nbytes, 1)
+            size = max(1, min(CHUNK_ROWS, fitting))
+            counts["rows"] += judgments.num_rows
+            counts["items"] += len(item_ids) - (item_ids[0].as_py() == last_item)
+            last_item = item_ids[-1].as_py()
+            if progress:
+                progress(counts["rows"])
+            if not full:
+                break
+    except BaseException:
+        database.shutdown(wait=True, cancel_futures=True)
+        writer.close(failed=True)
+        raise
+    database.shutdown(wait=True)
+    writer.close()
+    return {**counts, "reviewers": maps.seen}
