@@ -24,12 +24,10 @@ from psycopg import sql
 
 from annotate.models import CriterionKind
 
-from .export_writers import FORMULA_STARTS
+from .export_writers import FORMULA_STARTS, neutralize
 from .exports import Context, ExportSpec, gold_field, judgments_queryset
 
 TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-FORMULA_SET = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_STARTS)
-FORMULA_SET = FORMULA_SET.replace("'\t'", "E'\\t'").replace("'\r'", "E'\\r'")
 
 
 def applies(spec: ExportSpec) -> bool:
@@ -75,13 +73,32 @@ def _where(ctx: Context, queue_ids: list[int] | None = None) -> sql.Composable:
     return sql.SQL(" AND ").join(parts)
 
 
+FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
+
+
 def _text(expr: str, csv: bool) -> str:
-    """A text column: for CSV, neutralized and with empty strings as empty cells."""
+    """A text column: for CSV, neutralized and with empty strings as empty cells.
+
+    ``ascii`` reads the first character's code without copying the text: the cheapest
+    test PostgreSQL has for "starts with one of these characters".
+    """
     if not csv:
         return expr
     return (
-        f"NULLIF(CASE WHEN left({expr}, 1) IN ({FORMULA_SET}) THEN '''' || {expr} "
-        f"ELSE {expr} END, '')"
+        f"CASE WHEN ascii({expr}) IN ({FORMULA_CODES}) THEN '''' || {expr} "
+        f"ELSE NULLIF({expr}, '') END"
+    )
+
+
+def _json_text(expr: str, csv: bool) -> str:
+    """A JSON column as text. Objects and arrays start with { or [, never a formula
+    character, so only other JSON values (a negative number starts with -) take the
+    neutralizing test."""
+    if not csv:
+        return f"{expr}::text"
+    return (
+        f"CASE WHEN jsonb_typeof({expr}) IN ('object', 'array') THEN {expr}::text "
+        f"ELSE {_text(f'{expr}::text', csv)} END"
     )
 
 
@@ -112,6 +129,7 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
     csv = fmt == "csv"
     jsonl = fmt == "jsonl"
     labels = list(ctx.reviewers.items())
+    cell = neutralize if csv else str
 
     def time(expr: str) -> str:
         return f"to_char({expr} AT TIME ZONE 'UTC', '{TIME_FORMAT}')"
@@ -122,13 +140,14 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
         ("queue_id", "j.queue_id"),
         ("queue", _text("q.name", csv)),
         ("input_text", _text("i.input_text", csv)),
-        ("input_messages", _text("i.input_messages::text", csv)),
+        ("input_messages", _json_text("i.input_messages", csv)),
         ("output", _text("i.output", csv)),
         ("model_name", _text("i.model_name", csv)),
         ("model_version", _text("i.model_version", csv)),
-        ("item_metadata", _text("i.metadata::text", csv)),
-        ("reviewer", _text("rv.label", csv)),
-        ("cohorts", _text("rv.cohorts", csv)),
+        ("item_metadata", _json_text("i.metadata", csv)),
+        # Reviewer labels and cohorts arrive neutralized (see ``cell`` above).
+        ("reviewer", "NULLIF(rv.label, '')" if csv else "rv.label"),
+        ("cohorts", "NULLIF(rv.cohorts, '')" if csv else "rv.cohorts"),
         ("rubric", _text("r.name", csv)),
         ("rubric_version", "v.number"),
         ("time_spent_ms", "j.time_spent_ms"),
@@ -154,8 +173,8 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
     ).format(
         select=select,
         ids=sql.Literal([user_id for user_id, _ in labels]),
-        labels=sql.Literal([r.label for _, r in labels]),
-        cohorts=sql.Literal([r.cohorts for _, r in labels]),
+        labels=sql.Literal([cell(r.label) for _, r in labels]),
+        cohorts=sql.Literal([cell(r.cohorts) for _, r in labels]),
         where=_where(ctx),
     )
     if jsonl:

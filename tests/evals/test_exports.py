@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from annotate.judging import edit_judgment
-from annotate.models import Judgment
+from annotate.models import Cohort, Item, Judgment, Queue
 from evals import exports
 from evals.export_writers import neutralize, unneutralize
 
@@ -326,6 +326,12 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
     from evals import export_pg
 
     graded_queue.items.update(input_text="", metadata={"b": 1, "aa": [1, "x\ty"], "é": None})
+    # Formula-like text in every kind of column: the database neutralizes it as Python does.
+    Queue.objects.filter(pk=graded_queue.pk).update(name="=Queue")
+    first, second = graded_queue.items.order_by("pk")[:2]
+    Item.objects.filter(pk=first.pk).update(metadata=-1, output="+44 7700 900000")
+    Item.objects.filter(pk=second.pk).update(model_version="-v2", input_messages=[])
+    Cohort.objects.filter(workspace=workspace).update(name="@Clinicians")
     spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)
     assert export_pg.applies(spec)
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
