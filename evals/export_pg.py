@@ -124,6 +124,29 @@ def _answer(key: str, kind: str, fmt: str) -> str:
     return _text(f"(j.answers->>{value})", fmt == "csv")
 
 
+def _items(ctx: Context, csv: bool) -> sql.Composable:
+    """The workspace's items with their output columns (``out_*``) ready, each computed
+    once per item rather than once per judgment (``OFFSET 0`` keeps PostgreSQL from
+    folding the expressions into the outer query); the columns the filters read stay raw."""
+    columns = [
+        f"{_text('input_text', csv)} AS out_input_text",
+        f"{_json_text('input_messages', csv)} AS out_input_messages",
+        f"{_text('output', csv)} AS out_output",
+        f"{_text('model_name', csv)} AS out_model_name",
+        f"{_text('model_version', csv)} AS out_model_version",
+        f"{_json_text('metadata', csv)} AS out_metadata",
+        "model_version",
+    ]
+    gold = gold_field()
+    if gold:
+        columns.append(sql.Identifier(gold).as_string(connection.connection))
+    return sql.SQL(
+        "(SELECT id, {columns} FROM annotate_item WHERE queue_id IN "
+        "(SELECT id FROM annotate_queue WHERE workspace_id = {workspace}) "
+        "ORDER BY id OFFSET 0) AS i"
+    ).format(columns=sql.SQL(", ".join(columns)), workspace=sql.Literal(ctx.workspace.pk))
+
+
 def select_sql(ctx: Context, fmt: str) -> sql.Composable:
     """The judgments shape as one SELECT, columns named and ordered as the schema says."""
     csv = fmt == "csv"
@@ -139,12 +162,13 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
         ("item_id", "j.item_id"),
         ("queue_id", "j.queue_id"),
         ("queue", _text("q.name", csv)),
-        ("input_text", _text("i.input_text", csv)),
-        ("input_messages", _json_text("i.input_messages", csv)),
-        ("output", _text("i.output", csv)),
-        ("model_name", _text("i.model_name", csv)),
-        ("model_version", _text("i.model_version", csv)),
-        ("item_metadata", _json_text("i.metadata", csv)),
+        # Item columns are made once per item, in ``_items`` (CSV: already neutralized).
+        ("input_text", "i.out_input_text"),
+        ("input_messages", "i.out_input_messages"),
+        ("output", "i.out_output"),
+        ("model_name", "i.out_model_name"),
+        ("model_version", "i.out_model_version"),
+        ("item_metadata", "i.out_metadata"),
         # Reviewer labels and cohorts arrive neutralized (see ``cell`` above).
         ("reviewer", "NULLIF(rv.label, '')" if csv else "rv.label"),
         ("cohorts", "NULLIF(rv.cohorts, '')" if csv else "rv.cohorts"),
@@ -163,7 +187,7 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
     )
     query = sql.SQL(
         "SELECT {select} FROM annotate_judgment j "
-        "JOIN annotate_item i ON i.id = j.item_id "
+        "JOIN {items} ON i.id = j.item_id "
         "JOIN annotate_queue q ON q.id = j.queue_id "
         "JOIN annotate_rubricversion v ON v.id = j.rubric_version_id "
         "JOIN annotate_rubric r ON r.id = v.rubric_id "
@@ -172,6 +196,7 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
         "WHERE {where} ORDER BY j.item_id, j.id"
     ).format(
         select=select,
+        items=_items(ctx, csv),
         ids=sql.Literal([user_id for user_id, _ in labels]),
         labels=sql.Literal([cell(r.label) for _, r in labels]),
         cohorts=sql.Literal([cell(r.cohorts) for _, r in labels]),
