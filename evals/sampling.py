@@ -9,6 +9,9 @@ id and the rule's seed. Strategies read that hash:
 - quota: the ``count`` lowest hashes within each stratum (e.g. topic × model version);
 - negative_first: like fixed, but logs with negative end-user feedback come first.
 
+A rule into a pairwise queue pairs two model versions instead (``evals.pairing``): the
+strategies then pick pairs of logs with the same normalized input.
+
 So the same rule over the same logs picks the same logs. Logs already in the
 target queue are never picked again (``QueuedLog`` has a unique (queue, log)).
 
