@@ -170,8 +170,11 @@ def test_another_workspaces_object_ids_in_my_workspace_url_answer_404(db, world,
     """The view must scope every lookup to the URL's workspace, not just check membership."""
     twin = world.objects["twin"]
     ids = resolve_kwargs(twin, route.name, [k for k in route.keywords if k != "slug"])
-    if all(ids[k] == v for k, v in resolve_kwargs(world, route.name, list(ids)).items()):
-        pytest.skip("the twin's ids equal this workspace's (not an object id)")
+    mine = resolve_kwargs(world, route.name, list(ids))
+    assert any(ids[k] != v for k, v in mine.items()), (
+        f"{route.name}: the other workspace's objects have the same ids {ids} as this one's, "
+        "so this check could not tell them apart; give the route's objects distinct ids"
+    )
     path = route.pattern.replace("<slug:slug>", world.workspace.slug)
     for kw, value in ids.items():
         for conv in ("int", "str", "slug", "uuid", "path"):
