@@ -6,9 +6,11 @@
 - peak RSS of the exporting process under 1 GB.
 
 Each export runs in a fresh subprocess (the worker), which reports the time of the
-export itself and its own peak RSS. Data is seeded once per size with SQL
-(``generate_series``) into the database of ``BENCH_DATABASE_URL`` (or
-``DATABASE_URL``) and kept for later runs.
+export itself and its own peak RSS. The baseline COPY and the three exports run in
+turn ``BENCH_REPEAT`` times (3 by default) and each figure is the median of its runs:
+on a shared machine one COPY alone can vary by a third from run to run. Data is
+seeded once per size with SQL (``generate_series``) into the database of
+``BENCH_DATABASE_URL`` (or ``DATABASE_URL``) and kept for later runs.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/quorum_exports \
         python -m benchmarks.bench_exports 1000000
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,11 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = [100_000]
 JUDGMENTS_PER_ITEM = 4
 REVIEWERS = 8
 TARGETS = {"csv": 1.5, "parquet": 2.0, "jsonl": 3.0}
+FORMATS = ("csv", "parquet", "jsonl")
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 MEMORY_LIMIT_MB = 1024
 SNAPSHOT = "2030-01-01T00:00:00Z"
 
@@ -201,7 +207,7 @@ def child(size: int, fmt: str, out_dir: str) -> None:
     start = time.perf_counter()
     manifest = write_export(workspace, spec, Path(out_dir))
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "rows": manifest["counts"]["rows"]}))
 
 
@@ -222,13 +228,28 @@ def run(size_args: list[int] | None = None) -> list[dict[str, Any]]:
     rows = []
     for size in size_args or DEFAULT_SIZES:
         workspace = seed(size)
-        with tempfile.TemporaryDirectory() as folder:
-            base = Path(folder)
-            copy_seconds = copy_baseline(workspace.pk, base / "copy.csv")
-            results = {fmt: run_child(size, fmt, base / fmt) for fmt in ("csv", "parquet", "jsonl")}
-            arrow_seconds = parquet_baseline(
-                base / "parquet" / "judgments.parquet", base / "baseline.parquet"
-            )
+        copies: list[float] = []
+        runs: dict[str, list[dict[str, Any]]] = {fmt: [] for fmt in FORMATS}
+        arrows: list[float] = []
+        for _ in range(REPEAT):
+            with tempfile.TemporaryDirectory() as folder:
+                base = Path(folder)
+                copies.append(copy_baseline(workspace.pk, base / "copy.csv"))
+                for fmt in FORMATS:
+                    runs[fmt].append(run_child(size, fmt, base / fmt))
+                arrows.append(
+                    parquet_baseline(
+                        base / "parquet" / "judgments.parquet", base / "baseline.parquet"
+                    )
+                )
+        copy_seconds, arrow_seconds = statistics.median(copies), statistics.median(arrows)
+        results = {
+            fmt: {
+                "seconds": statistics.median(r["seconds"] for r in runs[fmt]),
+                "peak_mb": max(r["peak_mb"] for r in runs[fmt]),
+            }
+            for fmt in FORMATS
+        }
         baselines = {"csv": copy_seconds, "parquet": arrow_seconds, "jsonl": copy_seconds}
         names = {"csv": "COPY CSV", "parquet": "pyarrow from memory", "jsonl": "COPY CSV"}
         for fmt, result in results.items():
@@ -241,6 +262,10 @@ def run(size_args: list[int] | None = None) -> list[dict[str, Any]]:
                     "baseline": names[fmt],
                     "baseline_s": round(baselines[fmt], 2),
                     "ratio": round(ratio, 2),
+                    "runs_s": "/".join(f"{r['seconds']:.2f}" for r in runs[fmt]),
+                    "baseline_runs_s": "/".join(
+                        f"{b:.2f}" for b in (arrows if fmt == "parquet" else copies)
+                    ),
                     "target": TARGETS[fmt],
                     "vs_copy": round(result["seconds"] / copy_seconds, 2),
                     "peak_rss_mb": round(result["peak_mb"]),

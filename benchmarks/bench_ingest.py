@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -29,7 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import print_table, setup_django, throwaway_database
+from benchmarks.common import (
+    peak_rss_mb,
+    print_table,
+    setup_django,
+    status_kb,
+    throwaway_database,
+)
 
 TARGET_RATIO = 3.5
 TARGET_MEMORY_MB = 1024
@@ -138,8 +143,7 @@ def child(database_url: str, path: str, source_name: str) -> None:
     start = time.perf_counter()
     job = ingest_file(source.workspace, source, Path(path), "jsonl")
     elapsed = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024, **job.result, "errors": 0}))
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_rss_mb(), **job.result, "errors": 0}))
 
 
 def _database_url() -> str:
@@ -174,16 +178,6 @@ def _process_tree(pid: int) -> list[int]:
         if children.exists():
             todo.extend(int(c) for c in children.read_text().split())
     return pids
-
-
-def _status_kb(pid: int, field: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Worker:
@@ -235,7 +229,7 @@ class Worker:
         Pages the pool processes share with the main one (forked after Django was set up)
         count in each, so their sum overstates what the worker really held at its peak.
         """
-        return [_status_kb(p, "VmHWM") / 1024 for p in _process_tree(self.proc.pid)]
+        return [status_kb(p, "VmHWM") / 1024 for p in _process_tree(self.proc.pid)]
 
     def stop(self) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)

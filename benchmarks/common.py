@@ -7,6 +7,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 DEFAULT_BENCH_DATABASE = "postgres://postgres@127.0.0.1:5432/quorum_bench"
@@ -37,6 +38,26 @@ def throwaway_database() -> Iterator[None]:
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
+
+
+def status_kb(pid: int | str, field: str) -> int:
+    """A figure in kB from ``/proc/<pid>/status`` (0 when the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` across ``exec``, so a child
+    started by a large parent would report the parent's size.
+    """
+    return status_kb("self", "VmHWM") / 1024
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -3,7 +3,10 @@
 One ``COPY (SELECT ...) TO STDOUT`` produces the file's rows in the exact bytes the
 row-by-row writers produce (see ``export_writers``): formula cells neutralized and
 empty text as an empty cell for CSV, ``row_to_json`` lines for JSONL. Python only
-copies chunks, so the time stays close to a plain COPY and memory stays bounded.
+copies blocks (read with libpq directly, ``pg_copy``), so the time stays close to a
+plain COPY and memory stays bounded. Item columns are computed once per item; queue,
+rubric and reviewer columns are key lookups in small JSON maps rather than joins. In a
+worker, a large export is read as two halves on two connections sharing one snapshot.
 Parquet has a path of its own (``export_pg_parquet``) that shares the filters and
 answer expressions defined here.
 
@@ -15,17 +18,20 @@ the row-by-row path, which reads earlier revisions).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from django.db import connection
+from django.db import connection, connections, transaction
 from psycopg import sql
 
-from annotate.models import CriterionKind
+from annotate.models import CriterionKind, Queue
 
 from .export_writers import FORMULA_STARTS, neutralize
-from .exports import Context, ExportSpec, gold_field, judgments_queryset
+from .exports import Context, ExportSpec, gold_field
+from .pg_copy import copy_blocks
 
 TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
@@ -36,8 +42,8 @@ def applies(spec: ExportSpec) -> bool:
     return spec.filters.min_agreement is None and not spec.filters.adjudicated_only
 
 
-def edited_after_snapshot(workspace, spec: ExportSpec) -> bool:
-    return judgments_queryset(workspace, spec).filter(updated_at__gt=spec.snapshot_at).exists()
+class UseRowPath(Exception):
+    """The export needs the row-by-row path (a judgment edited after the snapshot)."""
 
 
 def _where(ctx: Context, queue_ids: list[int] | None = None) -> sql.Composable:
@@ -71,6 +77,12 @@ def _where(ctx: Context, queue_ids: list[int] | None = None) -> sql.Composable:
     if f.exclude_gold and gold:
         parts.append(sql.SQL("NOT i.{}").format(sql.Identifier(gold)))
     return sql.SQL(" AND ").join(parts)
+
+
+def filters_read_items(ctx: Context) -> bool:
+    """Whether ``_where`` reads the item (``i``), so the query must join it."""
+    f = ctx.spec.filters
+    return bool(f.model_versions) or bool(f.exclude_gold and gold_field())
 
 
 FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
@@ -124,7 +136,23 @@ def _answer(key: str, kind: str, fmt: str) -> str:
     return _text(f"(j.answers->>{value})", fmt == "csv")
 
 
-def _items(ctx: Context, csv: bool) -> sql.Composable:
+def _range(column: str, item_range: tuple[int | None, int | None]) -> sql.Composable:
+    """``column`` within ``[low, high)``; either end may be open."""
+    low, high = item_range
+    parts = [sql.SQL("TRUE")]
+    if low is not None:
+        parts.append(sql.SQL(f"{column} >= {{}}").format(sql.Literal(low)))
+    if high is not None:
+        parts.append(sql.SQL(f"{column} < {{}}").format(sql.Literal(high)))
+    return sql.SQL(" AND ").join(parts)
+
+
+ALL_ITEMS: tuple[int | None, int | None] = (None, None)
+
+
+def _items(
+    ctx: Context, csv: bool, item_range: tuple[int | None, int | None] = ALL_ITEMS
+) -> sql.Composable:
     """The workspace's items with their output columns (``out_*``) ready, each computed
     once per item rather than once per judgment (``OFFSET 0`` keeps PostgreSQL from
     folding the expressions into the outer query); the columns the filters read stay raw."""
@@ -142,26 +170,46 @@ def _items(ctx: Context, csv: bool) -> sql.Composable:
         columns.append(sql.Identifier(gold).as_string(connection.connection))
     return sql.SQL(
         "(SELECT id, {columns} FROM annotate_item WHERE queue_id IN "
-        "(SELECT id FROM annotate_queue WHERE workspace_id = {workspace}) "
+        "(SELECT id FROM annotate_queue WHERE workspace_id = {workspace}) AND {range} "
         "ORDER BY id OFFSET 0) AS i"
-    ).format(columns=sql.SQL(", ".join(columns)), workspace=sql.Literal(ctx.workspace.pk))
+    ).format(
+        columns=sql.SQL(", ".join(columns)),
+        workspace=sql.Literal(ctx.workspace.pk),
+        range=_range("id", item_range),
+    )
 
 
-def select_sql(ctx: Context, fmt: str) -> sql.Composable:
-    """The judgments shape as one SELECT, columns named and ordered as the schema says."""
+def select_sql(
+    ctx: Context, fmt: str, item_range: tuple[int | None, int | None] = ALL_ITEMS
+) -> sql.Composable:
+    """The judgments shape as one SELECT, columns named and ordered as the schema says;
+    with ``item_range``, only the judgments of items with ids in ``[low, high)``."""
     csv = fmt == "csv"
     jsonl = fmt == "jsonl"
-    labels = list(ctx.reviewers.items())
     cell = neutralize if csv else str
 
     def time(expr: str) -> str:
         return f"to_char({expr} AT TIME ZONE 'UTC', '{TIME_FORMAT}')"
 
+    def lookup(column: str, values: dict[int, Any], text: bool = True) -> str:
+        """The value for ``column`` (a reviewer, queue or rubric version id) from a JSON
+        object keyed by id: one key lookup per row (jsonb keeps keys sorted) instead of
+        a join per row. Text arrives neutralized for CSV (``cell``)."""
+        mapping = {str(k): cell(v) if text else v for k, v in values.items()}
+        literal = sql.Literal(json.dumps(mapping)).as_string(connection.connection)
+        found = f"({literal}::jsonb ->> {column}::text)"
+        if not text:
+            return f"{found}::integer"
+        return f"NULLIF({found}, '')" if csv else found
+
+    reviewers = ctx.reviewers.items()
+    queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", "name"))
+
     columns = [
         ("judgment_id", "j.id"),
         ("item_id", "j.item_id"),
         ("queue_id", "j.queue_id"),
-        ("queue", _text("q.name", csv)),
+        ("queue", lookup("j.queue_id", queues)),
         # Item columns are made once per item, in ``_items`` (CSV: already neutralized).
         ("input_text", "i.out_input_text"),
         ("input_messages", "i.out_input_messages"),
@@ -169,11 +217,13 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
         ("model_name", "i.out_model_name"),
         ("model_version", "i.out_model_version"),
         ("item_metadata", "i.out_metadata"),
-        # Reviewer labels and cohorts arrive neutralized (see ``cell`` above).
-        ("reviewer", "NULLIF(rv.label, '')" if csv else "rv.label"),
-        ("cohorts", "NULLIF(rv.cohorts, '')" if csv else "rv.cohorts"),
-        ("rubric", _text("r.name", csv)),
-        ("rubric_version", "v.number"),
+        ("reviewer", lookup("j.reviewer_id", {k: r.label for k, r in reviewers})),
+        ("cohorts", lookup("j.reviewer_id", {k: r.cohorts for k, r in reviewers})),
+        ("rubric", lookup("j.rubric_version_id", {v.pk: v.rubric.name for v in ctx.versions})),
+        (
+            "rubric_version",
+            lookup("j.rubric_version_id", {v.pk: v.number for v in ctx.versions}, text=False),
+        ),
         ("time_spent_ms", "j.time_spent_ms"),
         ("revision", "j.revision"),
         ("created_at", time("j.created_at")),
@@ -188,52 +238,130 @@ def select_sql(ctx: Context, fmt: str) -> sql.Composable:
     query = sql.SQL(
         "SELECT {select} FROM annotate_judgment j "
         "JOIN {items} ON i.id = j.item_id "
-        "JOIN annotate_queue q ON q.id = j.queue_id "
-        "JOIN annotate_rubricversion v ON v.id = j.rubric_version_id "
-        "JOIN annotate_rubric r ON r.id = v.rubric_id "
-        "LEFT JOIN unnest({ids}::bigint[], {labels}::text[], {cohorts}::text[]) "
-        "AS rv(user_id, label, cohorts) ON rv.user_id = j.reviewer_id "
-        "WHERE {where} ORDER BY j.item_id, j.id"
+        "WHERE {where} AND {range} ORDER BY j.item_id, j.id"
     ).format(
         select=select,
-        items=_items(ctx, csv),
-        ids=sql.Literal([user_id for user_id, _ in labels]),
-        labels=sql.Literal([cell(r.label) for _, r in labels]),
-        cohorts=sql.Literal([cell(r.cohorts) for _, r in labels]),
-        where=_where(ctx),
+        items=_items(ctx, csv, item_range),
+        range=_range("j.item_id", item_range),
+        where=_where(ctx, list(queues)),
     )
     if jsonl:
         return sql.SQL("SELECT row_to_json(t)::text FROM ({}) AS t").format(query)
     return query
 
 
-def _copy_statement(ctx: Context, fmt: str) -> str:
-    query = select_sql(ctx, fmt)
+def _copy_statement(
+    ctx: Context,
+    fmt: str,
+    item_range: tuple[int | None, int | None] = ALL_ITEMS,
+    header: bool = True,
+) -> sql.Composable:
+    query = select_sql(ctx, fmt, item_range)
     if fmt == "jsonl":
         # CSV format with quote and delimiter characters JSON never contains: the
         # lines come out as they are, without COPY's text-format escaping.
         options = "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
     else:
-        options = "FORMAT csv, HEADER"
+        options = "FORMAT csv, HEADER" if header else "FORMAT csv"
     return sql.SQL("COPY ({}) TO STDOUT WITH ({})").format(query, sql.SQL(options))
 
 
 def _copy_chunks(statement: sql.Composable) -> Iterator[bytes]:
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        with raw.copy(statement) as copy:
-            for chunk in copy:
-                yield bytes(chunk)
+    connection.ensure_connection()
+    yield from copy_blocks(connection.connection, statement)
 
 
 def write_judgments(ctx: Context, path: Path) -> dict[str, Any]:
-    """Write the judgments CSV or JSONL file with COPY; returns its digest, hashed on the way."""
-    statement = _copy_statement(ctx, ctx.spec.format)
+    """Write the judgments CSV or JSONL file with COPY; returns its digest, hashed on the way.
+
+    A large export in a worker is read as two halves at once (see ``_write_halves``).
+    """
+    split = None
+    if not connection.in_atomic_block and (ctx.counts or {}).get("rows", 0) >= PARALLEL_MIN_ROWS:
+        split = _middle_item_id(ctx)
     digest = hashlib.sha256()
-    size = 0
     with path.open("wb") as handle:
-        for chunk in _copy_chunks(statement):
-            digest.update(chunk)
-            size += len(chunk)
-            handle.write(chunk)
+        if split is None:
+            size = _copy_into(_copy_statement(ctx, ctx.spec.format), handle, digest)
+        else:
+            size = _write_halves(ctx, split, path, handle, digest)
     return {"name": path.name, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def _copy_into(statement: sql.Composable, handle: BinaryIO, digest: Any = None) -> int:
+    size = 0
+    for chunk in _copy_chunks(statement):
+        if digest is not None:
+            digest.update(chunk)
+        size += len(chunk)
+        handle.write(chunk)
+    return size
+
+
+# Below this many rows one COPY is about as fast as two.
+PARALLEL_MIN_ROWS = 200_000
+# The halves are the parallelism: PostgreSQL's own workers would only compete with them.
+SERIAL_PLAN = "SET LOCAL max_parallel_workers_per_gather = 0"
+
+
+def _middle_item_id(ctx: Context) -> int | None:
+    """The item id that cuts the workspace's (or the chosen queues') items in two halves."""
+    queues = ctx.spec.filters.queue_ids
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM annotate_item "
+            "WHERE queue_id IN (SELECT id FROM annotate_queue WHERE workspace_id = %s)"
+            + (" AND queue_id = ANY(%s)" if queues else ""),
+            [ctx.workspace.pk, *([list(queues)] if queues else [])],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _write_halves(ctx: Context, split: int, path: Path, handle: BinaryIO, digest: Any) -> int:
+    """Two COPYs at once, the judgments of items below ``split`` here and the rest on a
+    second connection into a part file, appended afterwards: PostgreSQL formats the
+    rows on two cores instead of one. Both read one snapshot (exported from this
+    transaction and imported there, as ``pg_dump --jobs`` does), and each half is in
+    the single COPY's order, so the file is byte for byte the one COPY would write."""
+    fmt = ctx.spec.format
+    first = _copy_statement(ctx, fmt, (None, split))
+    second = _copy_statement(ctx, fmt, (split, None), header=False)
+    part = path.with_name(path.name + ".part")
+
+    def read_second(snapshot: str) -> None:
+        try:
+            with transaction.atomic(), part.open("wb") as out:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                    cursor.execute(SERIAL_PLAN)
+                _copy_into(second, out)
+        finally:
+            connections.close_all()  # this thread's connection only
+
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+                cursor.execute(SERIAL_PLAN)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quorum-copy") as pool:
+                other = pool.submit(read_second, snapshot)
+                try:
+                    size = _copy_into(first, handle, digest)
+                finally:
+                    # Wait for the other half even when this one failed: the snapshot
+                    # must outlive its import, and the part file is removed below.
+                    error = other.exception()
+                if error is not None:
+                    raise error
+        with part.open("rb") as tail:
+            while block := tail.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+                handle.write(block)
+    finally:
+        part.unlink(missing_ok=True)
+    return size

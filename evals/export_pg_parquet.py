@@ -17,26 +17,24 @@ row-by-row path (``UseRowPath``).
 from __future__ import annotations
 
 import queue
-import select
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.db import connection
-from psycopg import pq as libpq
 from psycopg import sql
 
 from annotate.models import Queue
 
-from .export_pg import _answer, _where
+from .export_pg import UseRowPath, _answer, _where
 from .exports import BATCH_ROWS, Context, reviewer_map
+from .pg_copy import copy_out
 
 # Judgments read per COPY: the writer encodes one chunk while the next is read. A
 # chunk holds at most CHUNK_ROWS judgments and, once the first chunks show how big
@@ -67,78 +65,7 @@ ITEM_FIELDS = [
 ]
 
 
-class UseRowPath(Exception):
-    """The export needs the row-by-row path (see the module doc)."""
-
-
 # --- Reading ----------------------------------------------------------------------------
-
-
-def _wait(pgconn: libpq.PGconn) -> None:
-    select.select([pgconn.socket], [], [])
-    pgconn.consume_input()
-
-
-def _result(pgconn: libpq.PGconn) -> libpq.PGresult:
-    """The statement's result; the results after it (none once COPY is done) are drained."""
-    while pgconn.is_busy():
-        _wait(pgconn)
-    result = pgconn.get_result()
-    if result is None:
-        raise psycopg.OperationalError("no result from the server")
-    if result.status != libpq.ExecStatus.COPY_OUT:
-        while pgconn.get_result() is not None:
-            pass
-    return result
-
-
-def _check(result: libpq.PGresult, status: libpq.ExecStatus) -> None:
-    if result.status != status:
-        message = (result.error_message or b"unexpected result").decode(errors="replace")
-        raise psycopg.DatabaseError(message.strip())
-
-
-def copy_out(conn: psycopg.Connection, statement: sql.Composable) -> bytes:
-    """Run ``COPY ... TO STDOUT`` on ``conn`` and return its bytes.
-
-    Read with libpq directly: every row libpq already holds is taken in one tight
-    loop, which halves the per-row cost of ``Copy.read()`` on large exports. The
-    connection's lock keeps Django's queries from other threads out meanwhile.
-    """
-    pgconn = conn.pgconn
-    with conn.lock:
-        return _copy_locked(pgconn, statement.as_bytes(conn))
-
-
-def _copy_locked(pgconn: libpq.PGconn, statement: bytes) -> bytes:
-    pgconn.send_query(statement)
-    _check(_result(pgconn), libpq.ExecStatus.COPY_OUT)
-    data = bytearray()
-    get = pgconn.get_copy_data
-    try:
-        while True:
-            size, row = get(1)
-            if size > 0:
-                data += row
-            elif size == 0:
-                _wait(pgconn)
-            else:
-                break
-    except BaseException:
-        _abandon(pgconn)
-        raise
-    _check(_result(pgconn), libpq.ExecStatus.COMMAND_OK)
-    return bytes(data)
-
-
-def _abandon(pgconn: libpq.PGconn) -> None:
-    """Cancel a COPY left half read and drain it, so the connection stays usable."""
-    pgconn.get_cancel().cancel()
-    while (size := pgconn.get_copy_data(1)[0]) >= 0:
-        if size == 0:
-            _wait(pgconn)
-    while pgconn.get_result() is not None:
-        pass
 
 
 def _parse(data: bytes, fields: list[tuple[str, str, pa.DataType]]) -> pa.Table:

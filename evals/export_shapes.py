@@ -48,7 +48,29 @@ def item_agreement(group: Sequence[Row], criteria: Sequence[Criterion]) -> float
 
 
 def pair_share(values: Sequence[Any]) -> float | None:
-    """The share of pairs of answers (to one criterion on one item) that are equal."""
+    """The share of pairs of answers (to one criterion on one item) that are equal.
+
+    Answers are counted by value (equal numbers, and ``True`` and ``1``, count as one
+    value, as ``==`` has it), so the equal pairs are the sum of ``c * (c - 1) / 2``
+    over the counts: the same integers, hence the same float, as comparing every
+    pair (``pair_share_by_pairs``), in one pass. Unhashable answers (lists, objects)
+    are compared pair by pair.
+    """
+    n = len(values)
+    if n < 2:
+        return None
+    counts: dict[Any, int] = {}
+    try:
+        for value in values:
+            counts[value] = counts.get(value, 0) + 1
+    except TypeError:
+        return pair_share_by_pairs(values)
+    same = sum(c * (c - 1) for c in counts.values()) // 2
+    return same / (n * (n - 1) // 2)
+
+
+def pair_share_by_pairs(values: Sequence[Any]) -> float | None:
+    """``pair_share`` by its definition: every pair compared."""
     pairs = list(combinations(values, 2))
     if not pairs:
         return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from annotate.models import (
     Cohort,
@@ -59,6 +60,7 @@ from .export_writers import (
     parse_time,
 )
 from .models import ImportedReviewer
+from .readahead import short_switch_interval
 
 __all__ = [
     "consensus",
@@ -497,9 +499,11 @@ def build_context(workspace: Workspace, spec: ExportSpec, scan: bool = True) -> 
             reviewers=ArrayAgg("reviewer_id", distinct=True, default=[]),
             rows=Count("id"),
             items=Count("item_id", distinct=True),
+            edited=Count("id", filter=Q(updated_at__gt=spec.snapshot_at)),
         )
         version_ids, reviewer_ids = set(found["versions"]), set(found["reviewers"])
-        counts = {"rows": found["rows"], "items": found["items"]}
+        # ``edited``: judgments changed after the snapshot (the COPY path cannot take them).
+        counts = {"rows": found["rows"], "items": found["items"], "edited": found["edited"]}
     else:
         version_ids = set(qs.values_list("rubric_version_id", flat=True).distinct())
         reviewer_ids = set(qs.values_list("reviewer_id", flat=True).distinct())
@@ -643,10 +647,19 @@ def _write_fast(
         except export_pg_parquet.UseRowPath:
             return None
         return ctx, _tally(seen["rows"], seen["items"], seen["reviewers"], agreement), None
-    if export_pg.edited_after_snapshot(workspace, spec):
+
+    def write() -> tuple[Context, dict[str, Any]]:
+        ctx = build_context(workspace, spec)
+        if (ctx.counts or {}).get("edited"):
+            raise export_pg.UseRowPath("a judgment was edited after the snapshot")
+        return ctx, export_pg.write_judgments(ctx, path)
+
+    # The agreement needs only the criteria (an index lookup per rubric version), so
+    # it starts before the scan that finds the reviewers and counts the rows.
+    try:
+        (ctx, digest), agreement = with_agreement(build_context(workspace, spec, scan=False), write)
+    except export_pg.UseRowPath:
         return None
-    ctx = build_context(workspace, spec)
-    digest, agreement = with_agreement(ctx, lambda: export_pg.write_judgments(ctx, path))
     counts = ctx.counts or {"rows": 0, "items": 0}
     return ctx, _tally(counts["rows"], counts["items"], set(ctx.reviewers), agreement), digest
 
@@ -675,9 +688,13 @@ def with_agreement(ctx: Context, write: Callable[[], T]) -> tuple[T, tuple[float
     """
     from .export_agreement import item_agreements
 
+    stop = threading.Event()
+
     def agreement() -> tuple[float, int]:
         total, items = 0.0, 0
         for value in item_agreements(ctx):
+            if stop.is_set():  # the write failed: the figure will not be used
+                break
             total += value
             items += 1
         return total, items
@@ -693,9 +710,16 @@ def with_agreement(ctx: Context, write: Callable[[], T]) -> tuple[T, tuple[float
         finally:
             connections.close_all()  # this thread's connections only
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quorum-agreement") as pool:
+    with (
+        short_switch_interval(),  # the COPY readers wait less for the counting thread
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="quorum-agreement") as pool,
+    ):
         counted = pool.submit(on_own_connection)
-        result = write()
+        try:
+            result = write()
+        except BaseException:
+            stop.set()
+            raise
         return result, counted.result()
 
 

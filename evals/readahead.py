@@ -14,11 +14,35 @@ import queue
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 _ITEM, _ERROR, _DONE = "item", "error", "done"
 SWITCH_INTERVAL = 0.001
+_switching = threading.Lock()
+_switching_users = 0
+_switch_before = 0.0
+
+
+@contextmanager
+def short_switch_interval() -> Iterator[None]:
+    """While inside, threads hand the GIL over within ``SWITCH_INTERVAL``: a thread
+    waiting on a database socket gets it back soon after its data arrives. Nested and
+    concurrent uses share one change, undone when the last one leaves."""
+    global _switching_users, _switch_before
+    with _switching:
+        if _switching_users == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_before, SWITCH_INTERVAL))
+        _switching_users += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _switching_users -= 1
+            if _switching_users == 0:
+                sys.setswitchinterval(_switch_before)
 
 
 def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -51,19 +75,17 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         put((_DONE, None))
 
     thread = threading.Thread(target=produce, name="quorum-read-ahead", daemon=True)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    thread.start()
-    try:
-        while True:
-            kind, value = channel.get()
-            if kind == _ITEM:
-                yield value
-            elif kind == _ERROR:
-                raise value
-            else:
-                return
-    finally:
-        stop.set()
-        thread.join()
-        sys.setswitchinterval(interval)
+    with short_switch_interval():
+        thread.start()
+        try:
+            while True:
+                kind, value = channel.get()
+                if kind == _ITEM:
+                    yield value
+                elif kind == _ERROR:
+                    raise value
+                else:
+                    return
+        finally:
+            stop.set()
+            thread.join()
