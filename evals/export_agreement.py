@@ -4,9 +4,9 @@ The row-by-row path computes ``export_shapes.item_agreement`` on each item's
 judgments as it writes them. The COPY path never sees the rows, so here one
 aggregate query returns, per exported item, the answers given to each criterion
 that counts (a JSON array per criterion, only from judgments that answered it), and
-the same ``pair_share`` and ``mean_share`` turn them into the same figure. Rows come
-in item order through a server-side cursor, a few thousand at a time, so memory
-stays bounded whatever the size of the export.
+the same ``pair_share`` and ``mean_share`` turn them into the same figure. Rows stream
+in item order through ``COPY`` in blocks of about a megabyte, so memory stays
+bounded whatever the size of the export.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from psycopg import sql
 from .export_pg import _where, filters_read_items
 from .export_shapes import AGREEMENT_KINDS, mean_share, pair_share
 from .exports import Context
-
-FETCH_ROWS = 5000
+from .pg_copy import copy_blocks
 
 
 def answers_sql(ctx: Context, keys: list[str]) -> sql.Composable:
@@ -48,14 +47,20 @@ def answers_sql(ctx: Context, keys: list[str]) -> sql.Composable:
     ).format(arrays=arrays, items=sql.SQL(items), where=_where(ctx))
 
 
-def _rows(query: str) -> Iterator[tuple]:
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(query)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            yield from rows
+def _lines(query: sql.Composable) -> Iterator[bytes]:
+    """The query's rows, one line each, streamed with COPY: the database keeps producing
+    rows while Python works on the ones it has (a cursor would wait for each fetch)."""
+    connection.ensure_connection()
+    # CSV with quote and delimiter characters that JSON text never holds: lines as they are.
+    copy = sql.SQL(
+        "COPY ({}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+    ).format(query)
+    for block in copy_blocks(connection.connection, copy):
+        # A block holds whole rows, each ending with a newline.
+        yield from block.splitlines()
 
 
-def _decode(text: str) -> list:
+def _decode(text: bytes) -> list:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:  # an integer past 64 bits: the standard parser takes it
@@ -67,8 +72,7 @@ def item_agreements(ctx: Context) -> Iterator[float]:
     keys = [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
     if not keys:
         return
-    query = answers_sql(ctx, keys).as_string(connection.connection)
-    for (answers,) in _rows(query):
+    for answers in _lines(answers_sql(ctx, keys)):
         shares = []
         # Django reads jsonb as text (its JSONField decodes it); decode it here.
         for values in _decode(answers):

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from annotate.models import (
     Cohort,
@@ -485,10 +485,18 @@ def build_context(workspace: Workspace, spec: ExportSpec, scan: bool = True) -> 
     counts = None
     reviewer_ids: set[int] = set()
     if not scan:
-        selected = qs.filter(rubric_version_id=OuterRef("pk"))
+        # A first judgment per version, as a LIMIT 1 subquery each: an EXISTS would be
+        # planned as a semi-join reading every selected judgment. Versions without any
+        # judgment are dropped first through the rubric version index.
+        def first(judgments: QuerySet) -> Subquery:
+            return Subquery(judgments.filter(rubric_version_id=OuterRef("pk")).values("pk")[:1])
+
         version_ids = set(
             RubricVersion.objects.filter(rubric__workspace=workspace)
-            .filter(Exists(selected))
+            .annotate(any_judgment=first(Judgment.objects.all()))
+            .filter(any_judgment__isnull=False)
+            .annotate(selected_judgment=first(qs))
+            .filter(selected_judgment__isnull=False)
             .values_list("pk", flat=True)
         )
     elif connection.vendor == "postgresql":
