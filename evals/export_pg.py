@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.db import connection, connections, transaction
 from psycopg import sql
 
@@ -277,7 +279,7 @@ def write_judgments(ctx: Context, path: Path) -> dict[str, Any]:
     A large export in a worker is read as two halves at once (see ``_write_halves``).
     """
     split = None
-    if not connection.in_atomic_block and (ctx.counts or {}).get("rows", 0) >= PARALLEL_MIN_ROWS:
+    if not connection.in_atomic_block and (ctx.counts or {}).get("rows", 0) >= parallel_min_rows():
         split = _middle_item_id(ctx)
     digest = hashlib.sha256()
     with path.open("wb") as handle:
@@ -298,8 +300,18 @@ def _copy_into(statement: sql.Composable, handle: BinaryIO, digest: Any = None) 
     return size
 
 
-# Below this many rows one COPY is about as fast as two.
-PARALLEL_MIN_ROWS = 200_000
+def parallel_min_rows() -> int:
+    """Below this many rows one COPY is about as fast as two."""
+    return int(getattr(settings, "QUORUM_EXPORT_PARALLEL_MIN_ROWS", 200_000))
+
+
+def _test_pause() -> None:
+    """Test knob (QUORUM_EXPORT_THROTTLE_SECONDS): to kill a worker with both halves open."""
+    pause = float(getattr(settings, "QUORUM_EXPORT_THROTTLE_SECONDS", 0.0))
+    if pause:
+        time.sleep(pause)
+
+
 # The halves are the parallelism: PostgreSQL's own workers would only compete with them.
 SERIAL_PLAN = "SET LOCAL max_parallel_workers_per_gather = 0"
 
@@ -336,6 +348,7 @@ def _write_halves(ctx: Context, split: int, path: Path, handle: BinaryIO, digest
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
                     cursor.execute(SERIAL_PLAN)
+                _test_pause()
                 _copy_into(second, out)
         finally:
             connections.close_all()  # this thread's connection only
@@ -350,6 +363,7 @@ def _write_halves(ctx: Context, split: int, path: Path, handle: BinaryIO, digest
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quorum-copy") as pool:
                 other = pool.submit(read_second, snapshot)
                 try:
+                    _test_pause()
                     size = _copy_into(first, handle, digest)
                 finally:
                     # Wait for the other half even when this one failed: the snapshot

@@ -374,3 +374,6 @@ QUORUM_AGREEMENT_THROTTLE_SECONDS = float(env_str("QUORUM_AGREEMENT_THROTTLE_SEC
 # (only for tests that must kill a worker mid-export).
 QUORUM_EXPORT_BATCH_ROWS = env_int("QUORUM_EXPORT_BATCH_ROWS", 5000)
 QUORUM_EXPORT_THROTTLE_SECONDS = float(env_str("QUORUM_EXPORT_THROTTLE_SECONDS", "0") or 0)
+# PostgreSQL CSV/JSONL exports of at least this many rows, in a worker, are read as two halves
+# on two connections at once.
+QUORUM_EXPORT_PARALLEL_MIN_ROWS = env_int("QUORUM_EXPORT_PARALLEL_MIN_ROWS", 200_000)

@@ -42,14 +42,14 @@ def _spy_halves(monkeypatch) -> list[int]:
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("filters", [None, {"model_versions": ["v1"]}, {"queue_ids": "mine"}])
 def test_two_halves_write_the_bytes_one_copy_and_the_row_path_write(
-    postgres, graded_queue, workspace, tmp_path, monkeypatch, fmt, filters
+    postgres, graded_queue, workspace, tmp_path, monkeypatch, settings, fmt, filters
 ):
     if filters and filters.get("queue_ids") == "mine":
         filters = {"queue_ids": [graded_queue.pk]}
     spec = _spec(workspace, fmt, filters)
     one_copy, _ = _export(workspace, spec, tmp_path / "one")
     splits = _spy_halves(monkeypatch)
-    monkeypatch.setattr(export_pg, "PARALLEL_MIN_ROWS", 1)
+    settings.QUORUM_EXPORT_PARALLEL_MIN_ROWS = 1
     halves, manifest = _export(workspace, spec, tmp_path / "halves")
     rows, slow = _export(workspace, spec, tmp_path / "rows", fast=False)
 
@@ -67,7 +67,7 @@ def test_two_halves_write_the_bytes_one_copy_and_the_row_path_write(
 
 
 def test_both_halves_read_the_snapshot_of_the_first(
-    postgres, graded_queue, workspace, tmp_path, monkeypatch
+    postgres, graded_queue, workspace, tmp_path, monkeypatch, settings
 ):
     """A change committed after the export began is in neither half, even when the second
     connection starts reading after it."""
@@ -90,7 +90,7 @@ def test_both_halves_read_the_snapshot_of_the_first(
         return real(statement, handle, digest)
 
     monkeypatch.setattr(export_pg, "_copy_into", copy_into)
-    monkeypatch.setattr(export_pg, "PARALLEL_MIN_ROWS", 1)
+    settings.QUORUM_EXPORT_PARALLEL_MIN_ROWS = 1
     during, _ = _export(workspace, spec, tmp_path / "during")
     assert during == before
     assert b"987654" not in during
@@ -98,7 +98,7 @@ def test_both_halves_read_the_snapshot_of_the_first(
 
 
 def test_a_failing_half_fails_the_export_and_leaves_no_part_file(
-    postgres, graded_queue, workspace, tmp_path, monkeypatch
+    postgres, graded_queue, workspace, tmp_path, monkeypatch, settings
 ):
     real = export_pg._copy_chunks
 
@@ -108,7 +108,7 @@ def test_a_failing_half_fails_the_export_and_leaves_no_part_file(
         yield from real(statement)
 
     monkeypatch.setattr(export_pg, "_copy_chunks", chunks)
-    monkeypatch.setattr(export_pg, "PARALLEL_MIN_ROWS", 1)
+    settings.QUORUM_EXPORT_PARALLEL_MIN_ROWS = 1
     spec = _spec(workspace, "jsonl")
     with pytest.raises(psycopg.OperationalError, match="second connection dropped"):
         exports.write_export(workspace, spec, tmp_path / "out")
@@ -118,7 +118,7 @@ def test_a_failing_half_fails_the_export_and_leaves_no_part_file(
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_an_edit_after_the_snapshot_sends_a_worker_export_to_the_row_path(
-    postgres, graded_queue, workspace, tmp_path, monkeypatch, fmt
+    postgres, graded_queue, workspace, tmp_path, monkeypatch, settings, fmt
 ):
     """In a worker the agreement starts before the scan that finds the edit; the export
     then takes the row path, stops the agreement early, and still writes the snapshot."""
@@ -132,7 +132,7 @@ def test_an_edit_after_the_snapshot_sends_a_worker_export_to_the_row_path(
         {"accuracy": 1, "harm": "severe", "safe": "fail"},
         now=SNAPSHOT + timedelta(hours=1),
     )
-    monkeypatch.setattr(export_pg, "PARALLEL_MIN_ROWS", 1)
+    settings.QUORUM_EXPORT_PARALLEL_MIN_ROWS = 1
     splits = _spy_halves(monkeypatch)
     after, again = _export(workspace, spec, tmp_path / "after")
     assert splits == []  # the COPY path gave way

@@ -86,3 +86,61 @@ def test_a_worker_killed_mid_export_and_retried_writes_the_same_bytes_once(
     assert resent >= 1
     sizes = {name: (reference / name).stat().st_size for name in written}
     print("export kill:", {"rows_at_kill": killed_at, "of": 60, "resent": resent, **sizes})
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_worker_killed_with_both_halves_of_an_export_open_leaves_nothing_behind(
+    postgres,
+    killable_worker,
+    redis_broker,
+    workspace,
+    clinicians,
+    reviewer,
+    second_reviewer,
+    tmp_path,
+    fmt,
+):
+    """The two-connection COPY path: SIGKILL while both halves' transactions are open and
+    the second half's part file exists; the retried export writes the same bytes."""
+    queue = make_queue(workspace, cohorts=[clinicians], k=2, items=30, order=Queue.Order.OLDEST)
+    grade_queue(queue, [reviewer, second_reviewer])
+    spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=timezone.now())
+    worker = killable_worker
+    worker.start(QUORUM_EXPORT_PARALLEL_MIN_ROWS="1", QUORUM_EXPORT_THROTTLE_SECONDS="60")
+    job = start_export(workspace, spec)
+    root = exports_root()
+    part = f".{job.pk}-*/{spec.file_name}.part"
+    wait_for(lambda: any(root.glob(part)), what="the second half's part file")
+    worker.kill()
+    # The database ends the killed worker's transactions, the exported snapshot with them.
+    wait_for(lambda: _open_transactions() == 0, timeout=30, what="the worker's transactions to end")
+
+    worker.start(QUORUM_EXPORT_PARALLEL_MIN_ROWS="1", QUORUM_EXPORT_THROTTLE_SECONDS="0")
+    retry_until_finished(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.attempts == 2
+    assert [p.name for p in root.iterdir()] == [str(job.pk)], "no partial folder or part file"
+    reference = tmp_path / "uninterrupted"
+    write_export(workspace, exports.spec_from_dict(workspace, job.params), reference)
+    written = sorted(p.name for p in export_dir(job).iterdir())
+    assert written == sorted(["README.md", spec.file_name, "manifest.json"])
+    for name in written:
+        assert (export_dir(job) / name).read_bytes() == (reference / name).read_bytes(), name
+    assert job.result["counts"]["rows"] == 60
+
+
+def _open_transactions() -> int:
+    """Other sessions of this database inside a transaction (the worker's, while it runs)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+        return cursor.fetchone()[0]
