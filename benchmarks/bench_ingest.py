@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from benchmarks.common import (
     status_kb,
     throwaway_database,
 )
+from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
 
 TARGET_RATIO = 3.5
 TARGET_MEMORY_MB = 1024
@@ -193,35 +193,13 @@ class Worker:
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "",
         }
-        self.log = log
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "quorum",
-                "worker",
-                "--pool=prefork",
-                f"--concurrency={WORKER_CONCURRENCY}",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                f"--hostname=bench-{os.getpid()}@%h",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        argv = worker_argv(
+            pool="prefork",
+            concurrency=WORKER_CONCURRENCY,
+            hostname=f"bench-{os.getpid()}@%h",
+            extra=(*NO_PEERS, "--without-heartbeat"),
         )
-        deadline = time.monotonic() + 60
-        while len(_process_tree(self.proc.pid)) < WORKER_CONCURRENCY + 1:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The worker did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        time.sleep(2)  # let the pool processes finish importing
+        self.proc = start_worker(argv, env, log)
 
     def peaks_mb(self) -> list[float]:
         """The peak resident memory of each of the worker's processes, main process first.
@@ -232,12 +210,7 @@ class Worker:
         return [status_kb(p, "VmHWM") / 1024 for p in _process_tree(self.proc.pid)]
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_worker(self.proc, grace=30)
 
 
 def _run_worker(path: Path, source_name: str, log: Path) -> dict:

@@ -58,21 +58,69 @@ def children(
     celery = [python, "-m", "celery", "-A", "quorum"]
     return [
         Child("web", web, stop_group=True),
-        Child(
-            "worker",
-            [
-                *celery,
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--hostname=quorum@%h",
-            ],
-        ),  # fmt: skip
+        Child("worker", worker_argv(concurrency=concurrency, python=python)),
         Child(
             "beat",
             [*celery, "beat", "--loglevel=INFO", "-s", str(var_dir / "celerybeat-schedule")],
         ),
     ]
+
+
+# For a worker that need not meet other workers (tests, benchmarks): it starts faster.
+NO_PEERS = ("--without-gossip", "--without-mingle")
+
+
+def worker_argv(
+    *,
+    hostname: str = "quorum@%h",
+    concurrency: int | None = None,
+    pool: str | None = None,
+    extra: tuple[str, ...] = (),
+    python: str = sys.executable,
+) -> list[str]:
+    """The ``celery worker`` command line; ``run_all``, the tests and the benchmarks use it."""
+    argv = [python, "-m", "celery", "-A", "quorum", "worker", "--loglevel=INFO"]
+    if pool:
+        argv.append(f"--pool={pool}")
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    return [*argv, *extra, f"--hostname={hostname}"]
+
+
+def start_worker(
+    argv: list[str], env: dict[str, str], log: Path, timeout: float = 60.0
+) -> subprocess.Popen:
+    """Start a worker in a session of its own, its output appended to ``log``, and return
+    once it says it is ready. RuntimeError, with the log, if it exits or takes too long."""
+    ready_before = log.read_text().count("ready.") if log.exists() else 0
+    process = subprocess.Popen(
+        argv,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while log.read_text().count("ready.") <= ready_before:
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            raise RuntimeError("The Celery worker did not start:\n" + log.read_text())
+        time.sleep(POLL_SECONDS)
+    return process
+
+
+def stop_worker(process: subprocess.Popen, grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM the worker's session (a warm shutdown), SIGKILL after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from annotate.models import Cohort, Role, Workspace
+from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
 
 from .factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -173,6 +171,31 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
+@contextmanager
+def celery_app_on(broker_url: str):
+    """Point this process's Celery app (what ``jobs.dispatch`` sends with) at ``broker_url``."""
+    from quorum.celery import app
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    # Celery prefers the CELERY_BROKER_URL environment variable over its config (CI sets it).
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker_url
+    app.conf.broker_url = broker_url
+    app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield app
+    finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
+        app.conf.broker_url, app.conf.broker_transport_options = saved
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path, redis_client) -> Iterator[dict]:
     """A real ``celery worker`` process on Redis, reading this test run's database.
@@ -192,42 +215,10 @@ def celery_worker_process(transactional_db, tmp_path, redis_client) -> Iterator[
         "QUORUM_ENCRYPTION_KEY": settings.QUORUM_ENCRYPTION_KEY,
     }
     log = tmp_path / "worker.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "quorum",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname=test-{os.getpid()}@%h",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("Celery worker exited early:\n" + log.read_text())
-        if "ready." in log.read_text():
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("Celery worker did not start in 60 s:\n" + log.read_text())
+    argv = worker_argv(pool="solo", hostname=f"test-{os.getpid()}@%h", extra=NO_PEERS)
+    proc = start_worker(argv, env, log)
     yield {"env": env, "broker": broker, "log": log, "process": proc}
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    stop_worker(proc)
 
 
 # --- Browser ----------------------------------------------------------------------------

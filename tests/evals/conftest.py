@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +16,10 @@ from annotate.judging import submit_judgment
 from annotate.models import Queue
 from evals.models import Source
 from evals.tokens import create_token
+from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
 from tests.factories import make_queue
 
-from ..conftest import ROOT, redis_url, test_database_url
+from ..conftest import celery_app_on, redis_url, test_database_url
 from .judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
     fast_backoff_fixture,
     judge_endpoint_fixture,
@@ -64,46 +63,17 @@ class Worker:
     def start(self, **extra_env: str) -> None:
         self.env.update(extra_env)
         self.starts += 1
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "quorum",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                f"--hostname=ingest-{os.getpid()}-{self.starts}@%h",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log.open("a"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("Celery worker exited early:\n" + self.log.read_text())
-            if self.log.read_text().count("ready.") >= self.starts:
-                return
-            time.sleep(0.2)
-        pytest.fail("Celery worker did not start:\n" + self.log.read_text())
+        hostname = f"ingest-{os.getpid()}-{self.starts}@%h"
+        argv = worker_argv(pool="solo", hostname=hostname, extra=NO_PEERS)
+        self.proc = start_worker(argv, self.env, self.log)
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            stop_worker(self.proc)
 
 
 @pytest.fixture
@@ -130,12 +100,8 @@ def killable_worker(transactional_db, tmp_path, redis_client, settings):
 
 @pytest.fixture
 def redis_broker():
-    from quorum.celery import app
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = redis_url()
-    yield
-    app.conf.broker_url = previous
+    with celery_app_on(redis_url()):
+        yield
 
 
 def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:

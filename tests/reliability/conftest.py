@@ -9,15 +9,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, service_missing, test_database_url
+from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
+from tests.conftest import service_missing, test_database_url
 from tests.processes import free_port
 
 
@@ -68,31 +67,6 @@ def own_redis(tmp_path) -> Iterator[OwnRedis]:
     server.stop()
 
 
-@contextmanager
-def celery_app_on(broker_url: str):
-    """Point this process's Celery app (what ``jobs.dispatch`` sends with) at ``broker_url``."""
-    from quorum.celery import app
-
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
-    # Celery prefers the CELERY_BROKER_URL environment variable over its config (CI sets it).
-    saved_env = os.environ.get("CELERY_BROKER_URL")
-    os.environ["CELERY_BROKER_URL"] = broker_url
-    app.conf.broker_url = broker_url
-    app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield app
-    finally:
-        if saved_env is None:
-            os.environ.pop("CELERY_BROKER_URL", None)
-        else:
-            os.environ["CELERY_BROKER_URL"] = saved_env
-        app.conf.broker_url, app.conf.broker_transport_options = saved
-        app._pool = None
-        app.amqp._producer_pool = None
-
-
 class Worker:
     """A ``celery worker`` process (solo pool) on a given broker, reading the test database."""
 
@@ -110,18 +84,12 @@ class Worker:
             "CELERY_TASK_ALWAYS_EAGER": "",
             "QUORUM_VAR_DIR": str(self.var_dir),
         }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "quorum", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--include=tests.reliability.jobtask", f"--hostname=rel-{time.monotonic_ns()}@%h"],
-            cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while "ready." not in self.log.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start:\n" + self.log.read_text())
-            time.sleep(0.2)
+        argv = worker_argv(
+            pool="solo",
+            hostname=f"rel-{time.monotonic_ns()}@%h",
+            extra=(*NO_PEERS, "--without-heartbeat", "--include=tests.reliability.jobtask"),
+        )
+        self.proc = start_worker(argv, env, self.log)
 
     def kill(self) -> None:
         """SIGKILL, like the OOM killer or a lost machine: no clean-up runs."""
@@ -130,12 +98,8 @@ class Worker:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            stop_worker(self.proc)
 
 
 @pytest.fixture

@@ -27,11 +27,10 @@ from django.utils import timezone
 from annotate.models import Assignment, Cohort, Item, Judgment, Membership
 from evals import jobs
 from evals.models import Job, Source
-from tests.conftest import ROOT, test_database_url
+from tests.conftest import ROOT, celery_app_on, test_database_url
 from tests.factories import UserFactory, good_answers, make_queue
 from tests.processes import base_env, free_port, wait_for_http
 
-from .conftest import celery_app_on
 from .http import Reviewer, Tally
 
 FIGURES: dict = {}
