@@ -7,6 +7,10 @@ that counts (a JSON array per criterion, only from judgments that answered it), 
 the same ``pair_share`` and ``mean_share`` turn them into the same figure. Rows stream
 in item order through ``COPY`` in blocks of about a megabyte, so memory stays
 bounded whatever the size of the export.
+
+The Parquet path holds the answers as typed Arrow columns already, so
+``ChunkAgreement`` counts the same figures from its chunks (equal answers counted by
+value per item, as ``pair_share`` does) without a second pass over the judgments.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
 from psycopg import sql
 
@@ -69,7 +76,7 @@ def _decode(text: bytes) -> list:
 
 def item_agreements(ctx: Context) -> Iterator[float]:
     """The agreement of every exported item that has one, in item order."""
-    keys = [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
+    keys = agreement_keys(ctx)
     if not keys:
         return
     for answers in _lines(answers_sql(ctx, keys)):
@@ -82,3 +89,109 @@ def item_agreements(ctx: Context) -> Iterator[float]:
         agreement = mean_share(shares)
         if agreement is not None:
             yield agreement
+
+
+def agreement_keys(ctx: Context) -> list[str]:
+    """The criteria that count towards agreement, in criteria order."""
+    return [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
+
+
+# The JSON type each agreement kind's answers have (``validate_answers`` makes them so).
+JSON_TYPES = {
+    "likert": "number",
+    "numeric": "number",
+    "pass_fail": "boolean",
+    "categorical": "string",
+}
+
+
+def odd_answers_sql(ctx: Context) -> str | None:
+    """Per judgment, how many agreement answers have another JSON type than their kind's.
+
+    Such an answer (written by hand into the database) reads as null or as another
+    value in its typed column, so its export counts agreement with ``item_agreements``.
+    ``None`` when a key's kind differs between rubric versions (its column is text):
+    the column cannot count it either.
+    """
+    parts = []
+    for criterion in ctx.criteria:
+        if criterion.kind not in AGREEMENT_KINDS:
+            continue
+        if ctx.kind_of(criterion.key) != criterion.kind:
+            return None
+        key = sql.Literal(criterion.key).as_string(connection.connection)
+        kind = sql.Literal(JSON_TYPES[criterion.kind]).as_string(connection.connection)
+        parts.append(f"(j.answers ? {key} AND jsonb_typeof(j.answers->{key}) <> {kind})::int")
+    return " + ".join(parts) if parts else "0"
+
+
+class ChunkAgreement:
+    """The agreement of items read in (item id, judgment id) order, chunk by chunk.
+
+    ``add`` takes each chunk's judgments with their ``answer_<key>`` columns; an
+    item's judgments may run on into the next chunk, so the last item waits for it.
+    ``finish`` gives (sum of the items' agreements, items with one): the same floats,
+    added in the same order, as summing ``item_agreements``.
+    """
+
+    def __init__(self, keys: list[str]) -> None:
+        self.columns = ["item_id", *(f"answer_{key}" for key in keys)]
+        self.waiting: pa.Table | None = None
+        self.total = 0.0
+        self.items = 0
+
+    def add(self, judgments: pa.Table) -> None:
+        table = judgments.select(self.columns)
+        if self.waiting is not None:
+            table = pa.concat_tables([self.waiting, table])
+        if not table.num_rows:
+            return
+        ids = table["item_id"].to_numpy()
+        cut = int(np.searchsorted(ids, ids[-1]))
+        self.waiting = table.slice(cut)
+        self._count(table.slice(0, cut))
+
+    def finish(self) -> tuple[float, int]:
+        if self.waiting is not None:
+            self._count(self.waiting)
+            self.waiting = None
+        return self.total, self.items
+
+    def _count(self, table: pa.Table) -> None:
+        if not table.num_rows or len(self.columns) == 1:
+            return
+        ids = table["item_id"].to_numpy()
+        starts = np.empty(len(ids), dtype=bool)
+        starts[0], starts[1:] = True, ids[1:] != ids[:-1]
+        item = np.cumsum(starts) - 1  # each row's item, 0, 1, ...
+        n_items = int(item[-1]) + 1
+        total = np.zeros(n_items)
+        counted = np.zeros(n_items, dtype=np.int64)
+        for name in self.columns[1:]:
+            values = table[name].combine_chunks()
+            if pa.types.is_floating(values.type):
+                values = pc.add(values, 0.0)  # -0.0 becomes 0.0: equal values, one group
+            answered = np.bincount(
+                item, weights=values.is_valid().to_numpy(zero_copy_only=False), minlength=n_items
+            ).astype(np.int64)
+            groups = (
+                pa.table({"item": item, "value": values})
+                .group_by(["item", "value"])
+                .aggregate([("value", "count")])
+            )
+            same_value = groups["value_count"].to_numpy()
+            same = np.bincount(
+                groups["item"].to_numpy(),
+                weights=same_value * (same_value - 1) // 2,
+                minlength=n_items,
+            )
+            pairs = answered * (answered - 1) // 2
+            has = pairs > 0
+            share = np.divide(same, pairs, out=np.zeros(n_items), where=has)
+            # Added in criteria order, as ``mean_share`` adds them (x + 0.0 is x).
+            total = np.where(has, total + share, total)
+            counted += has
+        agreed = counted > 0
+        for value in (total[agreed] / counted[agreed]).tolist():
+            self.total += round(value, 6)
+            self.items += 1

@@ -1,17 +1,20 @@
 """The PostgreSQL fast path for the judgments shape as Parquet.
 
 PostgreSQL sends only what it has to: the judgments' own narrow columns (ids,
-numbers, times and the answers pulled out of the JSON), read in keyset chunks in
-(item id, judgment id) order, and each item's text once per chunk instead of once
-per judgment. Queue names, rubric names and reviewer labels are small maps added
-in Arrow. pyarrow parses the COPY bytes on its own threads, and a writer thread
-encodes and compresses the row groups while the next chunk is read, so the
-database, the parsing and the Parquet encoding run side by side.
+numbers, times and the answers pulled out of the JSON), read in chunks of whole
+items (item id ranges sized by the items' judgment counts) and sorted in Arrow, and
+each item's text once per chunk instead of once per judgment, on a second
+connection at the same time. Queue names, rubric names and reviewer labels are
+small maps added in Arrow. pyarrow parses the COPY bytes on its own threads, and a
+writer thread encodes and compresses the row groups while the next chunk is read,
+so the database, the parsing and the Parquet encoding run side by side.
 
-Row groups have a fixed number of rows whatever the chunking, so the file depends
-only on the data. A judgment edited after the snapshot (its answers must come from
-its revisions) or a rubric version the schema lacks sends the export to the
-row-by-row path (``UseRowPath``).
+The per-item agreement of the manifest is counted from the same chunks
+(``ChunkAgreement``), so the judgments are read once. Row groups have a fixed
+number of rows whatever the chunking, so the file depends only on the data. A
+judgment edited after the snapshot (its answers must come from its revisions) or a
+rubric version the schema lacks sends the export to the row-by-row path
+(``UseRowPath``).
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from django.db import connection
+from django.db import connection, connections
 from psycopg import sql
 
 from annotate.models import Queue
 
+from .export_agreement import ChunkAgreement, agreement_keys, odd_answers_sql
 from .export_pg import UseRowPath, _answer, _where
 from .exports import BATCH_ROWS, Context, reviewer_map
 from .pg_copy import copy_out
@@ -95,7 +100,12 @@ def _select(fields) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL(expr) for _, expr, _ in fields)
 
 
+ODD_ANSWERS = "odd_answers"
+
+
 def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
+    """The judgments' columns, their answers, and (when the agreement can be counted
+    from the answer columns) how many of each judgment's answers have an odd type."""
     from .export_shapes import ANSWER_TYPES
 
     answers = []
@@ -104,53 +114,70 @@ def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
         answers.append(
             (f"answer_{criterion.key}", _answer(criterion.key, kind, "parquet"), ANSWER_TYPES[kind])
         )
-    return JUDGMENT_FIELDS + answers
+    odd = odd_answers_sql(ctx)
+    checks = [(ODD_ANSWERS, odd, pa.int64())] if odd is not None else []
+    return JUDGMENT_FIELDS + answers + checks
 
 
-def _judgments_sql(ctx: Context, fields, queue_ids, bounds, after, limit: int) -> sql.Composable:
-    """One chunk, after the (item id, judgment id) ``after``, within the item id ``bounds``.
+def _judgments_sql(ctx: Context, fields, queue_ids: list[int], bounds) -> sql.Composable:
+    """The judgments of the items from ``bounds[0]`` to ``bounds[1]``, in no order.
 
-    The bounds (the first and last item of the workspace's queues) keep the scan of
-    the item id index from running through other workspaces' judgments.
+    An item id range is read through the item id index, and sorting a chunk in Arrow
+    costs less than asking PostgreSQL for it in order.
     """
     f = ctx.spec.filters
     joins = sql.SQL("")
     if f.model_versions or f.exclude_gold:
         joins = sql.SQL("JOIN annotate_item i ON i.id = j.item_id ")
-    low = bounds[0] if after is None else after[0]
-    where = sql.SQL("{} AND j.item_id BETWEEN {} AND {}").format(
-        _where(ctx, queue_ids=queue_ids), sql.Literal(low), sql.Literal(bounds[1])
-    )
-    if after is not None:
-        where = sql.SQL("{} AND (j.item_id, j.id) > ({}, {})").format(
-            where, sql.Literal(after[0]), sql.Literal(after[1])
-        )
     return sql.SQL(
         "SELECT {select} FROM annotate_judgment j {joins}WHERE {where} "
-        "ORDER BY j.item_id, j.id LIMIT {limit}"
-    ).format(select=_select(fields), joins=joins, where=where, limit=sql.Literal(limit))
+        "AND j.item_id BETWEEN {low} AND {high}"
+    ).format(
+        select=_select(fields),
+        joins=joins,
+        where=_where(ctx, queue_ids=queue_ids),
+        low=sql.Literal(bounds[0]),
+        high=sql.Literal(bounds[1]),
+    )
 
 
-def _item_span(queue_ids: list[int]) -> tuple[int, int]:
-    """The first and last item id of the queues, read through the queue index.
-
-    (``min``/``max`` alone would walk the primary key through other workspaces' items.)
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT min(id), max(id) FROM "
-            "(SELECT id FROM annotate_item WHERE queue_id = ANY(%s) OFFSET 0) AS items",
-            [queue_ids],
-        )
-        low, high = cursor.fetchone()
-    return (low or 0, high or 0)
-
-
-def _items_sql(item_ids: pa.Array) -> sql.Composable:
-    ids = "{" + ",".join(map(str, item_ids.to_pylist())) + "}"
+def _items_sql(queue_ids: list[int], bounds) -> sql.Composable:
+    """The queues' items from ``bounds[0]`` to ``bounds[1]``: read at the same time as
+    their judgments (the ones no judgment of the export names are left out in Arrow)."""
     return sql.SQL(
-        "SELECT {} FROM annotate_item i WHERE i.id = ANY({}::bigint[]) ORDER BY i.id"
-    ).format(_select(ITEM_FIELDS), sql.Literal(ids))
+        "SELECT {} FROM annotate_item i WHERE i.queue_id = ANY({}) AND i.id BETWEEN {} AND {}"
+    ).format(
+        _select(ITEM_FIELDS), sql.Literal(queue_ids), sql.Literal(bounds[0]), sql.Literal(bounds[1])
+    )
+
+
+class _Chunks:
+    """Item id ranges that hold about ``size`` judgments each, whole items only.
+
+    Cut from the queues' item ids and their ``judgment_count`` (at least one each):
+    the counts only size the chunks, the rows come from the judgments themselves.
+    """
+
+    def __init__(self, conn, queue_ids: list[int]) -> None:
+        statement = _copy(
+            sql.SQL(
+                "SELECT id, judgment_count FROM annotate_item WHERE queue_id = ANY({}) ORDER BY id"
+            ).format(sql.Literal(queue_ids))
+        )
+        fields = [("id", "", pa.int64()), ("count", "", pa.int64())]
+        table = _parse(copy_out(conn, statement), fields)
+        self.ids = table["id"].to_numpy()
+        self.ends = np.cumsum(np.maximum(table["count"].to_numpy(), 1))
+        self.start = 0
+
+    def next(self, size: int) -> tuple[int, int] | None:
+        if self.start >= len(self.ids):
+            return None
+        before = int(self.ends[self.start - 1]) if self.start else 0
+        stop = max(int(np.searchsorted(self.ends, before + size, side="right")), self.start + 1)
+        bounds = (int(self.ids[self.start]), int(self.ids[stop - 1]))
+        self.start = stop
+        return bounds
 
 
 # --- Assembling and writing -------------------------------------------------------------
@@ -280,60 +307,84 @@ def write(
     progress: Callable[[int], None] | None = None,
     rows: int = BATCH_ROWS,
 ) -> dict[str, Any]:
-    """Write the judgments Parquet file; return the rows, items and reviewer ids seen.
+    """Write the judgments Parquet file; return the rows, items and reviewer ids seen,
+    and the agreement (sum, items), or ``None`` for it when the answer columns cannot
+    count it (see ``odd_answers_sql``).
 
-    One thread runs the COPYs on the connection in turn (the next chunk's judgments
-    while this chunk is parsed), this thread parses and assembles, and the writer's
-    thread encodes. Raises ``UseRowPath`` when the export needs the row-by-row path.
+    One thread runs the judgments' COPYs (the next chunk's while this one is parsed),
+    another the items' on a connection of its own (in a transaction, where a second
+    connection would not see its rows, the first thread runs both), this thread
+    parses and assembles, and the writer's thread encodes. Raises ``UseRowPath`` when
+    the export needs the row-by-row path.
     """
     queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("id", "name"))
+    queue_ids = sorted(queues)
     maps = _Maps(ctx, queues)
     fields = judgment_fields(ctx)
-    answers = [name for name, _, _ in fields[len(JUDGMENT_FIELDS) :]]
-    span = _item_span(list(queues))
+    answers = [f"answer_{criterion.key}" for criterion in ctx.criteria]
+    agreement = ChunkAgreement(agreement_keys(ctx))
+    countable = fields[-1][0] == ODD_ANSWERS
     size = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
     counts = {"rows": 0, "items": 0}
-    last_item = None
     connection.ensure_connection()
     conn = connection.connection
+    chunks = _Chunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
+    items_database = database
+    if not connection.in_atomic_block:
+        items_database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-items")
 
-    def judgments_after(after):
-        statement = _copy(_judgments_sql(ctx, fields, sorted(queues), span, after, size))
-        return database.submit(copy_out, conn, statement), size
+    def read_items(statement: sql.Composable) -> bytes:
+        if items_database is database:
+            return copy_out(conn, statement)
+        connection.ensure_connection()  # this thread's own connection
+        return copy_out(connection.connection, statement)
+
+    def ask(bounds):
+        if bounds is None:
+            return None
+        judgments = _copy(_judgments_sql(ctx, fields, queue_ids, bounds))
+        return (
+            database.submit(copy_out, conn, judgments),
+            items_database.submit(read_items, _copy(_items_sql(queue_ids, bounds))),
+        )
 
     writer = _Writer(path, schema, rows)
-    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
+    failed = True
     try:
-        coming, asked = judgments_after(None)
-        while True:
-            judgments = _parse(coming.result(), fields)
+        coming = ask(chunks.next(size))
+        while coming is not None:
+            judgments_coming, items_coming = coming
+            judgments = _parse(judgments_coming.result(), fields)
+            coming = ask(chunks.next(size))
+            items = _parse(items_coming.result(), ITEM_FIELDS)
             if not judgments.num_rows:
-                break
+                continue
+            judgments = judgments.sort_by([("item_id", "ascending"), ("judgment_id", "ascending")])
             if pc.max(judgments["updated_at"]).as_py() > ctx.spec.snapshot_at:
                 raise UseRowPath("a judgment was edited after the snapshot")
-            item_ids = pc.unique(judgments["item_id"])
-            items_coming = database.submit(copy_out, conn, _copy(_items_sql(item_ids)))
-            full = judgments.num_rows == asked
-            if full:
-                last = (item_ids[-1].as_py(), judgments["judgment_id"][-1].as_py())
-                coming, asked = judgments_after(last)
             maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
-            items = _parse(items_coming.result(), ITEM_FIELDS)
+            if countable and pc.max(judgments[ODD_ANSWERS]).as_py():
+                countable = False
+            if countable:
+                agreement.add(judgments)
             table = _assemble(judgments, items, maps, answers, schema)
             writer.put(table)
             fitting = CHUNK_BYTES * table.num_rows // max(table.nbytes, 1)
             size = max(1, min(CHUNK_ROWS, fitting))
             counts["rows"] += judgments.num_rows
-            counts["items"] += len(item_ids) - (item_ids[0].as_py() == last_item)
-            last_item = item_ids[-1].as_py()
+            counts["items"] += len(pc.unique(judgments["item_id"]))
             if progress:
                 progress(counts["rows"])
-            if not full:
-                break
-    except BaseException:
+        failed = False
+    finally:
         database.shutdown(wait=True, cancel_futures=True)
-        writer.close(failed=True)
-        raise
-    database.shutdown(wait=True)
-    writer.close()
-    return {**counts, "reviewers": maps.seen}
+        if items_database is not database:
+            items_database.submit(connections.close_all).result()  # its thread's only
+            items_database.shutdown(wait=True)
+        writer.close(failed=failed)
+    return {
+        **counts,
+        "reviewers": maps.seen,
+        "agreement": agreement.finish() if countable else None,
+    }

@@ -649,11 +649,10 @@ def _write_fast(
         ctx = build_context(workspace, spec, scan=False)
         schema = SHAPE_CLASSES[spec.shape](ctx).schema()
         try:
-            seen, agreement = with_agreement(
-                ctx, lambda: export_pg_parquet.write(ctx, schema, path, progress, batch_rows)
-            )
+            seen = export_pg_parquet.write(ctx, schema, path, progress, batch_rows)
         except export_pg_parquet.UseRowPath:
             return None
+        agreement = seen["agreement"] or sum_agreements(ctx)
         return ctx, _tally(seen["rows"], seen["items"], seen["reviewers"], agreement), None
 
     def write() -> tuple[Context, dict[str, Any]]:
@@ -687,6 +686,22 @@ def _tally(rows: int, items: int, reviewers: set[int], agreement: tuple[float, i
 T = TypeVar("T")
 
 
+def sum_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple[float, int]:
+    """The exported items' agreement (sum, items) in item order, from one query.
+
+    Stops early once ``stop`` is set (the write failed: the figure will not be used).
+    """
+    from .export_agreement import item_agreements
+
+    total, items = 0.0, 0
+    for value in item_agreements(ctx):
+        if stop is not None and stop.is_set():
+            break
+        total += value
+        items += 1
+    return total, items
+
+
 def with_agreement(ctx: Context, write: Callable[[], T]) -> tuple[T, tuple[float, int]]:
     """Run ``write()`` and sum the exported items' agreement (sum, items).
 
@@ -694,18 +709,10 @@ def with_agreement(ctx: Context, write: Callable[[], T]) -> tuple[T, tuple[float
     second connection; inside a transaction (a request, a test) a second connection
     could not see its rows, so the two run one after the other.
     """
-    from .export_agreement import item_agreements
-
     stop = threading.Event()
 
     def agreement() -> tuple[float, int]:
-        total, items = 0.0, 0
-        for value in item_agreements(ctx):
-            if stop.is_set():  # the write failed: the figure will not be used
-                break
-            total += value
-            items += 1
-        return total, items
+        return sum_agreements(ctx, stop)
 
     if connection.in_atomic_block:
         result = write()

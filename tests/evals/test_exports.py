@@ -347,13 +347,10 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
     assert fast["agreement"]["items_with_agreement"] == 4
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_outside_a_transaction_the_agreement_is_counted_on_a_second_connection(
-    postgres, graded_queue, workspace, tmp_path, fmt, monkeypatch
-):
-    from django.db import connection
+@pytest.fixture
+def agreement_queries(monkeypatch) -> list[str]:
+    """The names of the threads that ran the agreement query, one per run."""
+    import threading
 
     from evals import export_agreement
 
@@ -361,19 +358,74 @@ def test_outside_a_transaction_the_agreement_is_counted_on_a_second_connection(
     counted = export_agreement.item_agreements
 
     def spy(ctx):
-        import threading
-
         threads.append(threading.current_thread().name)
         yield from counted(ctx)
 
     monkeypatch.setattr(export_agreement, "item_agreements", spy)
-    spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)
+    return threads
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_agreement_is_counted_on_a_second_connection(
+    postgres, graded_queue, workspace, tmp_path, agreement_queries
+):
+    from django.db import connection
+
+    spec = exports.parse_spec(workspace, shape="judgments", format="csv", snapshot_at=SNAPSHOT)
     assert not connection.in_atomic_block  # as in a worker
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
-    assert threads and threads[0].startswith("quorum-agreement")
+    assert agreement_queries and agreement_queries[0].startswith("quorum-agreement")
     assert fast["agreement"] == slow["agreement"]
     assert fast["agreement"]["items_with_agreement"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_parquet_path_counts_agreement_from_its_chunks_without_a_query(
+    postgres, graded_queue, workspace, tmp_path, agreement_queries, monkeypatch
+):
+    """In a worker (no transaction open) the items are read on a second connection."""
+    import threading
+
+    from evals import export_pg_parquet
+
+    threads = set()
+    copy_out = export_pg_parquet.copy_out
+
+    def spy(conn, statement):
+        threads.add((threading.current_thread().name.split("_")[0], id(conn)))
+        return copy_out(conn, statement)
+
+    monkeypatch.setattr(export_pg_parquet, "copy_out", spy)
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    assert agreement_queries == []
+    assert {"export-copy", "export-items"} <= {name for name, _ in threads}
+    assert len({conn for _, conn in threads}) == 2
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] == 4
+
+
+@pytest.mark.postgres
+def test_an_answer_of_an_odd_type_sends_the_parquet_agreement_to_the_query(
+    postgres, graded_queue, workspace, tmp_path, agreement_queries
+):
+    """An answer written around the validation (text for pass/fail) reads as null in
+    its column; counted from the column it would not count at all."""
+    judgment = Judgment.objects.filter(queue=graded_queue).order_by("pk").first()
+    Judgment.objects.filter(pk=judgment.pk).update(answers={**judgment.answers, "safe": "yes"})
+    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    fast = exports.write_export(workspace, spec, tmp_path / "fast")
+    assert len(agreement_queries) == 1
+    # (The row path cannot write a number into a text column of Parquet: compare with CSV.)
+    spec = exports.parse_spec(workspace, shape="judgments", format="csv", snapshot_at=SNAPSHOT)
+    slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
+    assert fast["agreement"] == slow["agreement"]
+    assert fast["agreement"]["items_with_agreement"] == 4
 
 
 MIXED_ANSWERS = [
@@ -386,9 +438,10 @@ MIXED_ANSWERS = [
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize(("which", "items_agreeing"), [("all", 6), ("v1", 3), ("single", 0)])
 def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
-    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, which, items_agreeing
+    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, which, items_agreeing, fmt
 ):
     from evals import export_pg
     from tests.factories import UserFactory, make_queue
@@ -408,7 +461,7 @@ def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
         "single": {"queue_ids": [single.pk]},
     }[which]
     spec = exports.parse_spec(
-        workspace, shape="judgments", format="csv", snapshot_at=SNAPSHOT, filters=filters
+        workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT, filters=filters
     )
     assert export_pg.applies(spec)
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
@@ -425,12 +478,17 @@ def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
 
 
 @pytest.mark.postgres
-def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
-    postgres, graded_queue, workspace, tmp_path, monkeypatch
+@pytest.mark.parametrize(("counted", "seen_rows"), [(True, [2, 4, 6, 8, 8]), (False, [6, 8, 8])])
+def test_the_postgres_parquet_path_reads_in_chunks_of_whole_items(
+    postgres, graded_queue, workspace, tmp_path, monkeypatch, counted, seen_rows
 ):
+    """Chunks are cut by the items' judgment counts; a wrong count (0 here, as a hand
+    edit could leave it) changes only the chunks' sizes, never the rows."""
     from evals import export_pg_parquet
 
     monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)  # 8 judgments, 2 per item
+    if not counted:
+        graded_queue.items.update(judgment_count=0)  # read as 1: three items a chunk
     spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
     seen = []
     fast = exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
@@ -439,7 +497,7 @@ def test_the_postgres_parquet_path_reads_in_chunks_that_split_items(
     assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
     assert fast["counts"] == slow["counts"] == {**fast["counts"], "items": 4, "reviewers": 2}
     assert fast["agreement"] == slow["agreement"]
-    assert seen == [3, 6, 8, 8]
+    assert seen == seen_rows
     assert pq.ParquetFile(tmp_path / "fast" / spec.file_name).metadata.row_group(0).num_rows == 8
 
 
@@ -449,14 +507,16 @@ def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
 ):
     from evals import export_pg_parquet
 
-    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 2)
+    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 4)
     monkeypatch.setattr(export_pg_parquet, "CHUNK_BYTES", 1)  # every row is "too big"
     spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
     seen = []
     exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
     exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
-    # The second chunk is asked for before the first is measured; then one row at a time.
-    assert seen == [2, 4, 5, 6, 7, 8, 8]
+    # Two items, then (the second chunk is asked for before the first is measured)
+    # two more, then one at a time: a chunk holds whole items, never fewer rows than
+    # one item has.
+    assert seen == [4, 8, 8]
     fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
     assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
 

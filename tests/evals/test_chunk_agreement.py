@@ -1,0 +1,74 @@
+"""``ChunkAgreement`` counts the Parquet path's agreement from typed Arrow chunks; it
+must give the floats that ``item_agreement`` gives item by item, summed in item order."""
+
+from types import SimpleNamespace
+
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evals.export_agreement import ChunkAgreement
+from evals.export_shapes import item_agreement
+
+CRITERIA = [
+    SimpleNamespace(key="accuracy", kind="likert", type=pa.int64(), values=st.integers(1, 3)),
+    SimpleNamespace(
+        key="minutes", kind="numeric", type=pa.float64(), values=st.sampled_from([0.0, -0.0, 2.5])
+    ),
+    SimpleNamespace(key="safe", kind="pass_fail", type=pa.bool_(), values=st.booleans()),
+    SimpleNamespace(key="harm", kind="categorical", type=pa.string(), values=st.sampled_from("ab")),
+]
+# An answer may be missing (``None``): it does not count for its criterion.
+JUDGMENT = st.tuples(*(st.one_of(st.none(), c.values) for c in CRITERIA))
+ITEMS = st.lists(st.lists(JUDGMENT, min_size=1, max_size=5), max_size=8)
+
+
+def expected(items) -> tuple[float, int]:
+    total, counted = 0.0, 0
+    for judgments in items:
+        rows = [
+            SimpleNamespace(
+                answers={c.key: v for c, v in zip(CRITERIA, answers, strict=True) if v is not None}
+            )
+            for answers in judgments
+        ]
+        agreement = item_agreement(rows, CRITERIA)
+        if agreement is not None:
+            total += agreement
+            counted += 1
+    return total, counted
+
+
+def table(rows) -> pa.Table:
+    columns = {"item_id": pa.array([item for item, _ in rows], pa.int64())}
+    for n, criterion in enumerate(CRITERIA):
+        columns[f"answer_{criterion.key}"] = pa.array(
+            [answers[n] for _, answers in rows], criterion.type
+        )
+    columns["comment"] = pa.array(["not counted"] * len(rows))
+    return pa.table(columns)
+
+
+@given(ITEMS, st.lists(st.integers(1, 6), max_size=10))
+def test_chunks_give_the_row_paths_agreement(items, sizes):
+    rows = [(10 + n, answers) for n, judgments in enumerate(items) for answers in judgments]
+    counter = ChunkAgreement([c.key for c in CRITERIA])
+    start = 0
+    for size in [*sizes, len(rows)]:  # chunks of any size split items anywhere
+        counter.add(table(rows[start : start + size]))
+        start += size
+    assert counter.finish() == expected(items)
+
+
+def test_known_agreement():
+    counter = ChunkAgreement(["accuracy"])
+    counter.add(pa.table({"item_id": [1, 1, 1], "answer_accuracy": [4, 4, 2]}))
+    counter.add(pa.table({"item_id": [1, 2, 2], "answer_accuracy": [2, 5, None]}))
+    # item 1: 4, 4, 2, 2 -> 2 equal pairs of 6; item 2 has one answer: no agreement.
+    assert counter.finish() == (round(2 / 6, 6), 1)
+
+
+def test_no_agreement_criteria_count_nothing():
+    counter = ChunkAgreement([])
+    counter.add(pa.table({"item_id": [1, 1]}))
+    assert counter.finish() == (0.0, 0)
