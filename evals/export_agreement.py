@@ -96,33 +96,43 @@ def agreement_keys(ctx: Context) -> list[str]:
     return [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
 
 
-# The JSON type each agreement kind's answers have (``validate_answers`` makes them so).
-JSON_TYPES = {
-    "likert": "number",
-    "numeric": "number",
-    "pass_fail": "boolean",
-    "categorical": "string",
-}
+def countable_from_columns(ctx: Context) -> bool:
+    """Whether the Parquet path's typed answer columns give the agreement exactly.
 
-
-def odd_answers_sql(ctx: Context) -> str | None:
-    """Per judgment, how many agreement answers have another JSON type than their kind's.
-
-    Such an answer (written by hand into the database) reads as null or as another
-    value in its typed column, so its export counts agreement with ``item_agreements``.
-    ``None`` when a key's kind differs between rubric versions (its column is text):
-    the column cannot count it either.
+    Answers are stored cleaned (``validate_answers`` on grading, edits and imports),
+    each of its criterion's JSON type, so a typed column holds the values ``==``
+    compares. A key whose kind differs between rubric versions is written as text,
+    where 3 and 3.0 would differ: such an export counts with ``item_agreements``.
     """
-    parts = []
-    for criterion in ctx.criteria:
-        if criterion.kind not in AGREEMENT_KINDS:
-            continue
-        if ctx.kind_of(criterion.key) != criterion.kind:
-            return None
-        key = sql.Literal(criterion.key).as_string(connection.connection)
-        kind = sql.Literal(JSON_TYPES[criterion.kind]).as_string(connection.connection)
-        parts.append(f"(j.answers ? {key} AND jsonb_typeof(j.answers->{key}) <> {kind})::int")
-    return " + ".join(parts) if parts else "0"
+    return all(
+        ctx.kind_of(criterion.key) == criterion.kind
+        for criterion in ctx.criteria
+        if criterion.kind in AGREEMENT_KINDS
+    )
+
+
+# Up to this many cells (items x distinct answers) the answers are counted in a table;
+# past it (many distinct numbers, say) by sorting.
+TABLE_CELLS = 1 << 22
+
+
+def _equal_pairs(column: pa.ChunkedArray, item: np.ndarray, n_items: int):
+    """Per item: the answers given (non-null), and the pairs of them that are equal."""
+    values = column.combine_chunks()
+    if pa.types.is_floating(values.type):
+        values = pc.add(values, 0.0)  # -0.0 becomes 0.0: equal values, one code
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+    width = len(encoded.dictionary) + 1  # code 0: no answer
+    cells = item * width + codes
+    if n_items * width <= TABLE_CELLS:
+        table = np.bincount(cells, minlength=n_items * width).reshape(n_items, width)[:, 1:]
+        return table.sum(axis=1), (table * (table - 1) // 2).sum(axis=1)
+    found, counts = np.unique(cells[codes > 0], return_counts=True)
+    owner = found // width
+    answered = np.bincount(owner, weights=counts, minlength=n_items).astype(np.int64)
+    same = np.bincount(owner, weights=counts * (counts - 1) // 2, minlength=n_items)
+    return answered, same.astype(np.int64)
 
 
 class ChunkAgreement:
@@ -168,23 +178,7 @@ class ChunkAgreement:
         total = np.zeros(n_items)
         counted = np.zeros(n_items, dtype=np.int64)
         for name in self.columns[1:]:
-            values = table[name].combine_chunks()
-            if pa.types.is_floating(values.type):
-                values = pc.add(values, 0.0)  # -0.0 becomes 0.0: equal values, one group
-            answered = np.bincount(
-                item, weights=values.is_valid().to_numpy(zero_copy_only=False), minlength=n_items
-            ).astype(np.int64)
-            groups = (
-                pa.table({"item": item, "value": values})
-                .group_by(["item", "value"])
-                .aggregate([("value", "count")])
-            )
-            same_value = groups["value_count"].to_numpy()
-            same = np.bincount(
-                groups["item"].to_numpy(),
-                weights=same_value * (same_value - 1) // 2,
-                minlength=n_items,
-            )
+            answered, same = _equal_pairs(table[name], item, n_items)
             pairs = answered * (answered - 1) // 2
             has = pairs > 0
             share = np.divide(same, pairs, out=np.zeros(n_items), where=has)

@@ -36,7 +36,7 @@ from psycopg import sql
 
 from annotate.models import Queue
 
-from .export_agreement import ChunkAgreement, agreement_keys, odd_answers_sql
+from .export_agreement import ChunkAgreement, agreement_keys, countable_from_columns
 from .export_pg import UseRowPath, _answer, _where
 from .exports import BATCH_ROWS, Context, reviewer_map
 from .pg_copy import copy_out
@@ -100,12 +100,7 @@ def _select(fields) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL(expr) for _, expr, _ in fields)
 
 
-ODD_ANSWERS = "odd_answers"
-
-
 def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
-    """The judgments' columns, their answers, and (when the agreement can be counted
-    from the answer columns) how many of each judgment's answers have an odd type."""
     from .export_shapes import ANSWER_TYPES
 
     answers = []
@@ -114,9 +109,7 @@ def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
         answers.append(
             (f"answer_{criterion.key}", _answer(criterion.key, kind, "parquet"), ANSWER_TYPES[kind])
         )
-    odd = odd_answers_sql(ctx)
-    checks = [(ODD_ANSWERS, odd, pa.int64())] if odd is not None else []
-    return JUDGMENT_FIELDS + answers + checks
+    return JUDGMENT_FIELDS + answers
 
 
 def _judgments_sql(ctx: Context, fields, queue_ids: list[int], bounds) -> sql.Composable:
@@ -309,7 +302,7 @@ def write(
 ) -> dict[str, Any]:
     """Write the judgments Parquet file; return the rows, items and reviewer ids seen,
     and the agreement (sum, items), or ``None`` for it when the answer columns cannot
-    count it (see ``odd_answers_sql``).
+    count it (see ``countable_from_columns``).
 
     One thread runs the judgments' COPYs (the next chunk's while this one is parsed),
     another the items' on a connection of its own (in a transaction, where a second
@@ -323,7 +316,7 @@ def write(
     fields = judgment_fields(ctx)
     answers = [f"answer_{criterion.key}" for criterion in ctx.criteria]
     agreement = ChunkAgreement(agreement_keys(ctx))
-    countable = fields[-1][0] == ODD_ANSWERS
+    countable = countable_from_columns(ctx)
     size = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
     counts = {"rows": 0, "items": 0}
     connection.ensure_connection()
@@ -364,8 +357,6 @@ def write(
             if pc.max(judgments["updated_at"]).as_py() > ctx.spec.snapshot_at:
                 raise UseRowPath("a judgment was edited after the snapshot")
             maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
-            if countable and pc.max(judgments[ODD_ANSWERS]).as_py():
-                countable = False
             if countable:
                 agreement.add(judgments)
             table = _assemble(judgments, items, maps, answers, schema)

@@ -2,11 +2,13 @@
 must give the floats that ``item_agreement`` gives item by item, summed in item order."""
 
 from types import SimpleNamespace
+from unittest import mock
 
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evals import export_agreement
 from evals.export_agreement import ChunkAgreement
 from evals.export_shapes import item_agreement
 
@@ -49,15 +51,22 @@ def table(rows) -> pa.Table:
     return pa.table(columns)
 
 
-@given(ITEMS, st.lists(st.integers(1, 6), max_size=10))
-def test_chunks_give_the_row_paths_agreement(items, sizes):
+@given(ITEMS, st.lists(st.integers(1, 6), max_size=10), st.booleans())
+def test_chunks_give_the_row_paths_agreement(items, sizes, in_a_table):
+    """Counted in a table of items x answers, or (many distinct answers) by sorting."""
+    with mock.patch.object(export_agreement, "TABLE_CELLS", 1 << 22 if in_a_table else 0):
+        counted = count_in_chunks(items, sizes)
+    assert counted == expected(items)
+
+
+def count_in_chunks(items, sizes) -> tuple[float, int]:
     rows = [(10 + n, answers) for n, judgments in enumerate(items) for answers in judgments]
     counter = ChunkAgreement([c.key for c in CRITERIA])
     start = 0
     for size in [*sizes, len(rows)]:  # chunks of any size split items anywhere
         counter.add(table(rows[start : start + size]))
         start += size
-    assert counter.finish() == expected(items)
+    return counter.finish()
 
 
 def test_known_agreement():

@@ -411,21 +411,47 @@ def test_the_parquet_path_counts_agreement_from_its_chunks_without_a_query(
 
 
 @pytest.mark.postgres
-def test_an_answer_of_an_odd_type_sends_the_parquet_agreement_to_the_query(
-    postgres, graded_queue, workspace, tmp_path, agreement_queries
+def test_a_criterion_of_two_kinds_sends_the_parquet_agreement_to_the_query(
+    postgres,
+    graded_queue,
+    workspace,
+    reviewer,
+    second_reviewer,
+    clinicians,
+    tmp_path,
+    agreement_queries,
 ):
-    """An answer written around the validation (text for pass/fail) reads as null in
-    its column; counted from the column it would not count at all."""
-    judgment = Judgment.objects.filter(queue=graded_queue).order_by("pk").first()
-    Judgment.objects.filter(pk=judgment.pk).update(answers={**judgment.answers, "safe": "yes"})
+    """A key that is a number in one rubric and a scale in another is a text column,
+    where 3 and 3.0 would differ: the agreement is counted by the query."""
+    from annotate.rubrics import create_rubric, publish
+    from tests.factories import make_queue
+
+    from .conftest import grade_queue
+
+    version = publish(
+        create_rubric(
+            workspace,
+            "Minutes as a scale",
+            [
+                {
+                    "key": "minutes",
+                    "name": "Minutes",
+                    "kind": "likert",
+                    "config": {"levels": [{"value": v, "label": str(v)} for v in (1, 2, 3)]},
+                }
+            ],
+        )
+    )
+    other = make_queue(
+        workspace, cohorts=[clinicians], k=2, items=2, rubric_version=version, name="Other"
+    )
+    grade_queue(other, [reviewer, second_reviewer], [{"minutes": 3}, {"minutes": 2}])
     spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
     assert len(agreement_queries) == 1
-    # (The row path cannot write a number into a text column of Parquet: compare with CSV.)
-    spec = exports.parse_spec(workspace, shape="judgments", format="csv", snapshot_at=SNAPSHOT)
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
     assert fast["agreement"] == slow["agreement"]
-    assert fast["agreement"]["items_with_agreement"] == 4
+    assert fast["agreement"]["items_with_agreement"] == 6
 
 
 MIXED_ANSWERS = [
