@@ -202,6 +202,9 @@ def child(size: int, fmt: str, out_dir: str) -> None:
     setup_django()
     from annotate.models import Workspace
     from evals.exports import parse_spec, write_export
+    from quorum.celery import preload
+
+    preload()  # as a worker does when it starts
 
     workspace = Workspace.objects.get(slug=_slug(size))
     spec = parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)

@@ -11,7 +11,7 @@ from evals import exports
 from evals.export_jobs import export_dir, exports_root, file_path, start_export
 from evals.exports import write_export
 from evals.models import Job
-from quorum.celery import app
+from quorum.celery import PRELOAD, app
 from tests.factories import make_queue
 
 from .conftest import grade_queue, retry_until_finished, wait_for
@@ -144,3 +144,24 @@ def _open_transactions() -> int:
             "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
         )
         return cursor.fetchone()[0]
+
+
+def test_a_starting_worker_imports_the_export_modules_before_any_export():
+    """In a fresh process, as the worker starts: not imported before, imported after."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, django; django.setup()\n"
+        "from celery.signals import worker_init\n"
+        "from quorum.celery import PRELOAD\n"
+        "print(sorted(m for m in PRELOAD if m in sys.modules))\n"
+        "worker_init.send(sender=None)\n"
+        "print(sorted(m for m in PRELOAD if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, after = result.stdout.splitlines()[-2:]
+    assert before == "[]"
+    assert after == str(sorted(PRELOAD))
