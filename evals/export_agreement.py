@@ -16,6 +16,7 @@ value per item, as ``pair_share`` does) without a second pass over the judgments
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,7 +29,7 @@ from psycopg import sql
 from .export_pg import _where, filters_read_items
 from .export_shapes import AGREEMENT_KINDS, mean_share, pair_share
 from .exports import Context
-from .pg_copy import copy_blocks
+from .pg_copy import copy_blocks, copy_out
 
 
 def answers_sql(ctx: Context, keys: list[str]) -> sql.Composable:
@@ -133,6 +134,39 @@ def _equal_pairs(column: pa.ChunkedArray, item: np.ndarray, n_items: int):
     answered = np.bincount(owner, weights=counts, minlength=n_items).astype(np.int64)
     same = np.bincount(owner, weights=counts * (counts - 1) // 2, minlength=n_items)
     return answered, same.astype(np.int64)
+
+
+# Judgments read per chunk by ``chunk_agreements`` (a few MB of narrow columns).
+AGREEMENT_CHUNK_ROWS = 100_000
+
+
+def chunk_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple[float, int]:
+    """The exported items' agreement (sum, items) from their typed answer columns.
+
+    The agreement criteria's answers are read in chunks of whole items (``COPY`` into
+    Arrow) and counted by ``ChunkAgreement``: PostgreSQL sends narrow rows instead
+    of building a JSON array per item, and no Python loop runs per item. Needs
+    ``countable_from_columns(ctx)``. Stops early once ``stop`` is set.
+    """
+    from annotate.models import Queue
+
+    from .pg_arrow import ItemChunks, answer_fields, copy_csv, judgments_sql, parse
+
+    keys = agreement_keys(ctx)
+    counter = ChunkAgreement(keys)
+    if not keys:
+        return counter.finish()
+    fields = [("item_id", "j.item_id", pa.int64()), *answer_fields(ctx, keys)]
+    queue_ids = sorted(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", flat=True))
+    connection.ensure_connection()
+    conn = connection.connection
+    chunks = ItemChunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    while (bounds := chunks.next(AGREEMENT_CHUNK_ROWS)) is not None:
+        if stop is not None and stop.is_set():
+            break
+        data = copy_out(conn, copy_csv(judgments_sql(ctx, fields, queue_ids, bounds)))
+        counter.add(parse(data, fields).sort_by("item_id"))
+    return counter.finish()
 
 
 class ChunkAgreement:

@@ -26,10 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.db import connection, connections
 from psycopg import sql
@@ -37,8 +35,9 @@ from psycopg import sql
 from annotate.models import Queue
 
 from .export_agreement import ChunkAgreement, agreement_keys, countable_from_columns
-from .export_pg import UseRowPath, _answer, _where
+from .export_pg import UseRowPath
 from .exports import BATCH_ROWS, Context, reviewer_map
+from .pg_arrow import Fields, ItemChunks, answer_fields, copy_csv, judgments_sql, parse, select
 from .pg_copy import copy_out
 
 # Judgments read per COPY: the writer encodes one chunk while the next is read. A
@@ -73,65 +72,8 @@ ITEM_FIELDS = [
 # --- Reading ----------------------------------------------------------------------------
 
 
-def _parse(data: bytes, fields: list[tuple[str, str, pa.DataType]]) -> pa.Table:
-    names = [name for name, _, _ in fields]
-    if not data:
-        return pa.schema([(name, kind) for name, _, kind in fields]).empty_table()
-    return pacsv.read_csv(
-        pa.py_buffer(data),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: kind for name, _, kind in fields},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["true"],
-            false_values=["false"],
-            timestamp_parsers=[pacsv.ISO8601],
-        ),
-    )
-
-
-def _copy(query: sql.Composable) -> sql.Composable:
-    return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
-
-
-def _select(fields) -> sql.Composable:
-    return sql.SQL(", ").join(sql.SQL(expr) for _, expr, _ in fields)
-
-
-def judgment_fields(ctx: Context) -> list[tuple[str, str, pa.DataType]]:
-    from .export_shapes import ANSWER_TYPES
-
-    answers = []
-    for criterion in ctx.criteria:
-        kind = ctx.kind_of(criterion.key)
-        answers.append(
-            (f"answer_{criterion.key}", _answer(criterion.key, kind, "parquet"), ANSWER_TYPES[kind])
-        )
-    return JUDGMENT_FIELDS + answers
-
-
-def _judgments_sql(ctx: Context, fields, queue_ids: list[int], bounds) -> sql.Composable:
-    """The judgments of the items from ``bounds[0]`` to ``bounds[1]``, in no order.
-
-    An item id range is read through the item id index, and sorting a chunk in Arrow
-    costs less than asking PostgreSQL for it in order.
-    """
-    f = ctx.spec.filters
-    joins = sql.SQL("")
-    if f.model_versions or f.exclude_gold:
-        joins = sql.SQL("JOIN annotate_item i ON i.id = j.item_id ")
-    return sql.SQL(
-        "SELECT {select} FROM annotate_judgment j {joins}WHERE {where} "
-        "AND j.item_id BETWEEN {low} AND {high}"
-    ).format(
-        select=_select(fields),
-        joins=joins,
-        where=_where(ctx, queue_ids=queue_ids),
-        low=sql.Literal(bounds[0]),
-        high=sql.Literal(bounds[1]),
-    )
+def judgment_fields(ctx: Context) -> Fields:
+    return JUDGMENT_FIELDS + answer_fields(ctx, [criterion.key for criterion in ctx.criteria])
 
 
 def _items_sql(queue_ids: list[int], bounds) -> sql.Composable:
@@ -140,37 +82,8 @@ def _items_sql(queue_ids: list[int], bounds) -> sql.Composable:
     return sql.SQL(
         "SELECT {} FROM annotate_item i WHERE i.queue_id = ANY({}) AND i.id BETWEEN {} AND {}"
     ).format(
-        _select(ITEM_FIELDS), sql.Literal(queue_ids), sql.Literal(bounds[0]), sql.Literal(bounds[1])
+        select(ITEM_FIELDS), sql.Literal(queue_ids), sql.Literal(bounds[0]), sql.Literal(bounds[1])
     )
-
-
-class _Chunks:
-    """Item id ranges that hold about ``size`` judgments each, whole items only.
-
-    Cut from the queues' item ids and their ``judgment_count`` (at least one each):
-    the counts only size the chunks, the rows come from the judgments themselves.
-    """
-
-    def __init__(self, conn, queue_ids: list[int]) -> None:
-        statement = _copy(
-            sql.SQL(
-                "SELECT id, judgment_count FROM annotate_item WHERE queue_id = ANY({}) ORDER BY id"
-            ).format(sql.Literal(queue_ids))
-        )
-        fields = [("id", "", pa.int64()), ("count", "", pa.int64())]
-        table = _parse(copy_out(conn, statement), fields)
-        self.ids = table["id"].to_numpy()
-        self.ends = np.cumsum(np.maximum(table["count"].to_numpy(), 1))
-        self.start = 0
-
-    def next(self, size: int) -> tuple[int, int] | None:
-        if self.start >= len(self.ids):
-            return None
-        before = int(self.ends[self.start - 1]) if self.start else 0
-        stop = max(int(np.searchsorted(self.ends, before + size, side="right")), self.start + 1)
-        bounds = (int(self.ids[self.start]), int(self.ids[stop - 1]))
-        self.start = stop
-        return bounds
 
 
 # --- Assembling and writing -------------------------------------------------------------
@@ -321,7 +234,7 @@ def write(
     counts = {"rows": 0, "items": 0}
     connection.ensure_connection()
     conn = connection.connection
-    chunks = _Chunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    chunks = ItemChunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
     items_database = database
     if not connection.in_atomic_block:
@@ -336,10 +249,10 @@ def write(
     def ask(bounds):
         if bounds is None:
             return None
-        judgments = _copy(_judgments_sql(ctx, fields, queue_ids, bounds))
+        judgments = copy_csv(judgments_sql(ctx, fields, queue_ids, bounds))
         return (
             database.submit(copy_out, conn, judgments),
-            items_database.submit(read_items, _copy(_items_sql(queue_ids, bounds))),
+            items_database.submit(read_items, copy_csv(_items_sql(queue_ids, bounds))),
         )
 
     writer = _Writer(path, schema, rows)
@@ -348,9 +261,9 @@ def write(
         coming = ask(chunks.next(size))
         while coming is not None:
             judgments_coming, items_coming = coming
-            judgments = _parse(judgments_coming.result(), fields)
+            judgments = parse(judgments_coming.result(), fields)
             coming = ask(chunks.next(size))
-            items = _parse(items_coming.result(), ITEM_FIELDS)
+            items = parse(items_coming.result(), ITEM_FIELDS)
             if not judgments.num_rows:
                 continue
             judgments = judgments.sort_by([("item_id", "ascending"), ("judgment_id", "ascending")])

@@ -687,12 +687,16 @@ T = TypeVar("T")
 
 
 def sum_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple[float, int]:
-    """The exported items' agreement (sum, items) in item order, from one query.
+    """The exported items' agreement (sum, items) in item order.
 
-    Stops early once ``stop`` is set (the write failed: the figure will not be used).
+    From the typed answer columns when they give it exactly, else from one query
+    over the answers' JSON. Stops early once ``stop`` is set (the write failed: the
+    figure will not be used).
     """
-    from .export_agreement import item_agreements
+    from .export_agreement import chunk_agreements, countable_from_columns, item_agreements
 
+    if countable_from_columns(ctx):
+        return chunk_agreements(ctx, stop)
     total, items = 0.0, 0
     for value in item_agreements(ctx):
         if stop is not None and stop.is_set():

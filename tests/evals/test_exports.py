@@ -348,21 +348,28 @@ def test_the_postgres_copy_path_writes_what_the_row_path_writes(
 
 
 @pytest.fixture
-def agreement_queries(monkeypatch) -> list[str]:
-    """The names of the threads that ran the agreement query, one per run."""
+def agreement_queries(monkeypatch) -> list[tuple[str, str]]:
+    """(way, thread) of each agreement counted apart from the write: ``chunk_agreements``
+    (typed answer columns) or ``item_agreements`` (the JSON query)."""
     import threading
 
     from evals import export_agreement
 
-    threads = []
-    counted = export_agreement.item_agreements
+    calls = []
+    by_chunks = export_agreement.chunk_agreements
+    by_query = export_agreement.item_agreements
 
-    def spy(ctx):
-        threads.append(threading.current_thread().name)
-        yield from counted(ctx)
+    def chunks(ctx, stop=None):
+        calls.append(("chunk_agreements", threading.current_thread().name))
+        return by_chunks(ctx, stop)
 
-    monkeypatch.setattr(export_agreement, "item_agreements", spy)
-    return threads
+    def query(ctx):
+        calls.append(("item_agreements", threading.current_thread().name))
+        yield from by_query(ctx)
+
+    monkeypatch.setattr(export_agreement, "chunk_agreements", chunks)
+    monkeypatch.setattr(export_agreement, "item_agreements", query)
+    return calls
 
 
 @pytest.mark.postgres
@@ -376,7 +383,8 @@ def test_outside_a_transaction_the_agreement_is_counted_on_a_second_connection(
     assert not connection.in_atomic_block  # as in a worker
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
-    assert agreement_queries and agreement_queries[0].startswith("quorum-agreement")
+    assert [way for way, _ in agreement_queries] == ["chunk_agreements"]
+    assert agreement_queries[0][1].startswith("quorum-agreement")
     assert fast["agreement"] == slow["agreement"]
     assert fast["agreement"]["items_with_agreement"] > 0
 
@@ -411,7 +419,9 @@ def test_the_parquet_path_counts_agreement_from_its_chunks_without_a_query(
 
 
 @pytest.mark.postgres
-def test_a_criterion_of_two_kinds_sends_the_parquet_agreement_to_the_query(
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_criterion_of_two_kinds_sends_the_agreement_to_the_query(
+    fmt,
     postgres,
     graded_queue,
     workspace,
@@ -446,9 +456,9 @@ def test_a_criterion_of_two_kinds_sends_the_parquet_agreement_to_the_query(
         workspace, cohorts=[clinicians], k=2, items=2, rubric_version=version, name="Other"
     )
     grade_queue(other, [reviewer, second_reviewer], [{"minutes": 3}, {"minutes": 2}])
-    spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
+    spec = exports.parse_spec(workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT)
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
-    assert len(agreement_queries) == 1
+    assert [way for way, _ in agreement_queries] == ["item_agreements"]
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
     assert fast["agreement"] == slow["agreement"]
     assert fast["agreement"]["items_with_agreement"] == 6
@@ -652,9 +662,11 @@ def test_items_without_a_second_output_give_no_pairs(graded_queue, workspace, tm
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("way", ["columns", "query"])
 def test_the_postgres_copy_path_counts_agreement_over_more_criteria_than_a_function_takes(
-    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path
+    postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, monkeypatch, way
 ):
+    from evals import export_agreement
     from tests.factories import make_queue, published_rubric
 
     from .conftest import grade_queue
@@ -667,6 +679,8 @@ def test_the_postgres_copy_path_counts_agreement_over_more_criteria_than_a_funct
     )  # fmt: skip
     answers = [{f"c{n}": (n % (s + 2) == 0) for n in range(120)} for s in range(4)]
     grade_queue(queue, [reviewer, second_reviewer], answers)
+    if way == "query":  # the JSON query builds its arrays 50 criteria at a time
+        monkeypatch.setattr(export_agreement, "countable_from_columns", lambda ctx: False)
     spec = exports.parse_spec(workspace, shape="judgments", format="jsonl", snapshot_at=SNAPSHOT)
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
