@@ -5,8 +5,9 @@
 - JSONL: at most 3x the COPY time;
 - peak RSS of the exporting process under 1 GB.
 
-Each export runs in a fresh subprocess (the worker), which reports the time of the
-export itself and its own peak RSS. The baseline COPY and the three exports run in
+Each export runs in a fresh subprocess (the worker: it first imports what a Celery
+worker imports as it starts, ``quorum.celery.preload``), which reports the time of
+the export itself and its own peak RSS. The baseline COPY and the three exports run in
 turn ``BENCH_REPEAT`` times (3 by default) and each figure is the median of its runs:
 on a shared machine one COPY alone can vary by a third from run to run. Data is
 seeded once per size with SQL (``generate_series``) into the database of
