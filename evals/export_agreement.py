@@ -1,16 +1,19 @@
-"""Per-item agreement for the PostgreSQL fast path.
+"""Per-item agreement for the PostgreSQL fast paths.
 
 The row-by-row path computes ``export_shapes.item_agreement`` on each item's
-judgments as it writes them. The COPY path never sees the rows, so here one
-aggregate query returns, per exported item, the answers given to each criterion
-that counts (a JSON array per criterion, only from judgments that answered it), and
-the same ``pair_share`` and ``mean_share`` turn them into the same figure. Rows stream
-in item order through ``COPY`` in blocks of about a megabyte, so memory stays
-bounded whatever the size of the export.
+judgments as it writes them. The COPY paths never see the rows as Python objects,
+so the agreement is counted apart, two ways that give the same floats:
 
-The Parquet path holds the answers as typed Arrow columns already, so
-``ChunkAgreement`` counts the same figures from its chunks (equal answers counted by
-value per item, as ``pair_share`` does) without a second pass over the judgments.
+- ``chunk_agreements`` (and the Parquet path, from its own chunks): the agreement
+  criteria's answers as typed Arrow columns, read in chunks of whole items, equal
+  answers counted per item with numpy by ``ChunkAgreement``;
+- ``item_agreements``, when a key has different kinds across the export's rubric
+  versions (its column is text, where 3 and 3.0 would differ): one aggregate query
+  returns, per item, the answers to each criterion as JSON arrays, and the same
+  ``pair_share`` and ``mean_share`` turn them into the figure. Rows stream in item
+  order through ``COPY`` in blocks of about a megabyte.
+
+Either way memory stays bounded whatever the size of the export.
 """
 
 from __future__ import annotations

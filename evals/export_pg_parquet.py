@@ -235,6 +235,7 @@ def write(
     connection.ensure_connection()
     conn = connection.connection
     chunks = ItemChunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    writer = _Writer(path, schema, rows)
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
     items_database = database
     if not connection.in_atomic_block:
@@ -255,7 +256,6 @@ def write(
             items_database.submit(read_items, copy_csv(_items_sql(queue_ids, bounds))),
         )
 
-    writer = _Writer(path, schema, rows)
     failed = True
     try:
         coming = ask(chunks.next(size))

@@ -87,6 +87,7 @@ class ItemChunks:
 
     Cut from the queues' item ids and their ``judgment_count`` (at least one each):
     the counts only size the chunks, the rows come from the judgments themselves.
+    The ids and counts are held as two numpy arrays (16 bytes an item).
     """
 
     def __init__(self, conn, queue_ids: list[int]) -> None:
