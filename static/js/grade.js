@@ -1,13 +1,11 @@
 // Keyboard-first grading: digits answer the focused criterion, Tab moves between
-// criteria, Enter submits, S skips, ? shows the keys.
+// criteria, Enter submits, S skips, ? shows the keys (shared keys: grade_keys.js).
 (function () {
   "use strict";
 
-  function form() { return document.getElementById("grade-form"); }
-
   function criteria() {
-    var f = form();
-    return f ? Array.prototype.slice.call(f.querySelectorAll("fieldset.criterion")) : [];
+    var form = document.getElementById("grade-form");
+    return form ? Array.prototype.slice.call(form.querySelectorAll("fieldset.criterion")) : [];
   }
 
   function answered(fieldset) {
@@ -25,69 +23,31 @@
     (field || target).focus({ preventScroll: false });
   }
 
-  function isTyping(el) {
-    return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
-      (el.tagName === "INPUT" && el.type !== "radio" && el.type !== "checkbox"));
-  }
-
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.metaKey) return;
-    var active = document.activeElement;
-    var f = form();
-    if (isTyping(active)) {
-      if (active.tagName === "TEXTAREA" && event.key === "Enter" && event.ctrlKey && f) {
-        event.preventDefault();
-        f.requestSubmit();
-      } else if (active.tagName === "SELECT" && active.id === "skip-reason" && event.key === "Enter") {
-        event.preventDefault();
-        document.getElementById("skip-form").requestSubmit();
-      } else if (event.key === "Escape") {
-        var fs = active.closest("fieldset.criterion");
-        if (fs) fs.focus();
-      }
-      return;
-    }
-    if (event.ctrlKey) return;
-    if (event.key === "?") {
-      event.preventDefault();
-      window.Quorum.togglePanel("keys");
-      return;
-    }
-    if (!f) return;
-    if (/^[1-9]$/.test(event.key)) {
+  window.Quorum.gradingKeys({
+    key: function (event, active) {
+      if (!/^[1-9]$/.test(event.key)) return false;
       var fieldset = active && active.closest ? active.closest("fieldset.criterion") : null;
-      if (!fieldset) return;
-      var radio = fieldset.querySelector('input[type=radio][data-key="' + event.key + '"]');
+      var radio = fieldset &&
+        fieldset.querySelector('input[type=radio][data-key="' + event.key + '"]');
       if (radio) {
         event.preventDefault();
         radio.checked = true;
         fieldset.classList.remove("has-error");
       }
-      return;
-    }
-    if (event.key === "Enter") {
-      event.preventDefault();
-      f.requestSubmit();
-      return;
-    }
-    if (event.key === "s" || event.key === "S") {
-      var reason = document.getElementById("skip-reason");
-      if (reason) {
-        event.preventDefault();
-        reason.focus();
-      }
-    }
-  });
-
-  document.addEventListener("change", function (event) {
-    var fs = event.target.closest && event.target.closest("fieldset.criterion");
-    if (fs) fs.classList.remove("has-error");
+      return true;
+    },
+    escape: function (active) {
+      var fieldset = active.closest("fieldset.criterion");
+      if (fieldset) fieldset.focus();
+    },
   });
 
   document.addEventListener("htmx:afterSettle", function () {
-    if (document.getElementById("grade-item")) focusFirstOpen();
+    if (document.getElementById("grade-form")) focusFirstOpen();
   });
   window.addEventListener("load", function () {
-    if (!window.Quorum.resendPendingAnswer()) focusFirstOpen();
+    // An answer kept while offline is sent first (keep_answer.js; not on the practice page).
+    var resend = window.Quorum.resendPendingAnswer;
+    if (!(resend && resend())) focusFirstOpen();
   });
 })();

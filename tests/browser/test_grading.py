@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from annotate.models import Judgment
+from annotate.models import Assignment, Judgment
+from evals import gold
+from evals.models import PracticeAnswer
 from tests.conftest import login
 from tests.factories import make_queue
 
@@ -85,3 +87,60 @@ def test_on_a_tablet_the_rubric_sits_below_the_output(
         tablet.screenshot(path=str(DOCS_IMG / "grading-tablet.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_reviewer_skips_an_item_with_the_keyboard(page, workspace, clinicians, reviewer):
+    """S goes to the reasons, the arrow keys choose one, Enter skips; the next item's
+    first criterion has the focus again."""
+    queue = make_queue(workspace, cohorts=[clinicians], items=2, k=1)
+    login(page, reviewer.username)
+    page.goto(f"/w/{workspace.slug}/queues/{queue.pk}/grade/")
+    page.wait_for_selector("fieldset.criterion[data-criterion=accuracy]:focus")
+    first = page.locator("section.input").inner_text()
+    page.keyboard.press("s")
+    expect(page.locator("#skip-reason")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#skip-reason")).to_have_value("cannot judge")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("fieldset.criterion[data-criterion=accuracy]:focus")
+    expect(page.locator("section.input")).not_to_have_text(first)
+    skipped = Assignment.objects.get(reviewer=reviewer, state=Assignment.State.SKIPPED)
+    assert skipped.skip_reason == "cannot judge"
+    assert skipped.item.input_text in first
+    assert not Judgment.objects.exists()
+    assert page.js_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_new_reviewer_answers_a_practice_item_with_the_keyboard(
+    page, workspace, clinicians, reviewer
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=2, k=1, calibration_required=True)
+    item = queue.items.order_by("id").first()
+    gold.mark_gold(
+        item,
+        list(queue.rubric_version.criteria.all()),
+        {"accuracy": "4", "harm": "none", "safe": "pass"},
+        explanation="Matches the **guidance**.",
+        practice=True,
+    )
+    login(page, reviewer.username)
+    page.goto(f"/w/{workspace.slug}/queues/{queue.pk}/grade/")
+    expect(page.locator(".progress-line")).to_contain_text("Practice item 1 of 1")
+    page.wait_for_selector("fieldset.criterion[data-criterion=accuracy]:focus")
+    page.keyboard.press("4")
+    page.keyboard.press("Tab")
+    page.keyboard.press("1")
+    page.keyboard.press("Tab")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#practice-feedback")).to_contain_text("Matches the guidance")
+    assert PracticeAnswer.objects.get(reviewer=reviewer).correct == {
+        "accuracy": True,
+        "harm": True,
+        "safe": True,
+    }
+    assert page.js_errors == []
