@@ -7,7 +7,8 @@ loads the page as that role, then swaps the route's htmx fragment into the page 
 POST route the role may use is sent with payloads as form values and its answer swapped
 in too. Nothing may run: no dialog, no ``window.__xss``, no request to ``/xss-canary/``
 or to another host, no element carrying a payload's ``data-xss`` attribute and no
-``javascript:`` link in the DOM.
+``javascript:`` link in the DOM. And every page's own scripts run through a full load
+without an uncaught error.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_serv
         context.route(f"**{CANARY}**", lambda r: r.fulfill(status=204, body=""))
         dialogs: list[str] = []
         page.on("dialog", lambda d, out=dialogs: (out.append(d.message), d.dismiss()))
+        script_errors: list[str] = []
+        page.on("pageerror", lambda exc, out=script_errors: out.append(str(exc)))
         if role != "anonymous":
             login(page, world.users[role].username)
         for name, method, url in visits:
@@ -120,6 +123,9 @@ def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_serv
                 page.wait_for_load_state("networkidle")
                 rendered += 1
                 findings += _check(page, where, dialogs, canary_hits, foreign)
+                # A page's own scripts must run through without an uncaught error.
+                findings += [f"{where}: script error {e}" for e in script_errors]
+            script_errors.clear()
             swap = (
                 "async ([m, u, v]) => { if (!window.htmx) return 'no htmx';"
                 " await htmx.ajax(m, u, {target: '#main', swap: 'innerHTML',"
