@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from .export_pg import _answer, _where
+from .export_pg import _answer, _where, filters_read_items
 from .exports import Context
 from .pg_copy import copy_out
 
@@ -66,9 +66,8 @@ def judgments_sql(ctx: Context, fields: Fields, queue_ids: list[int], bounds) ->
     An item id range is read through the item id index, and sorting a chunk in Arrow
     costs less than asking PostgreSQL for it in order.
     """
-    f = ctx.spec.filters
     joins = sql.SQL("")
-    if f.model_versions or f.exclude_gold:
+    if filters_read_items(ctx):
         joins = sql.SQL("JOIN annotate_item i ON i.id = j.item_id ")
     return sql.SQL(
         "SELECT {select} FROM annotate_judgment j {joins}WHERE {where} "

@@ -567,24 +567,32 @@ def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
         {"until": (BASE_TIME + timedelta(minutes=4)).isoformat()},
     ],
 )
-def test_the_postgres_parquet_path_applies_the_filters_like_the_row_path(
-    postgres, graded_queue, workspace, clinicians, tmp_path, monkeypatch, filters
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_postgres_paths_apply_the_filters_like_the_row_path(
+    postgres, graded_queue, workspace, clinicians, tmp_path, monkeypatch, filters, fmt
 ):
-    from evals import export_pg_parquet
+    """The rows, the counts and the agreement (counted apart, in chunks of whole items)."""
+    from evals import export_agreement, export_pg_parquet
 
     monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(export_agreement, "AGREEMENT_CHUNK_ROWS", 3)
     graded_queue.items.filter(pk=graded_queue.items.order_by("pk").first().pk).update(is_gold=True)
     if filters.get("cohort_ids"):
         filters = {"cohort_ids": [clinicians.pk]}
     spec = exports.parse_spec(
-        workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT, filters=filters
+        workspace, shape="judgments", format=fmt, snapshot_at=SNAPSHOT, filters=filters
     )
     fast = exports.write_export(workspace, spec, tmp_path / "fast")
     slow = exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
-    fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
-    assert 0 < fast_table.num_rows < 8 or "cohort_ids" in filters
-    assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
+    fast_file, slow_file = tmp_path / "fast" / spec.file_name, tmp_path / "slow" / spec.file_name
+    if fmt == "parquet":
+        fast_table = pq.read_table(fast_file)
+        assert 0 < fast_table.num_rows < 8 or "cohort_ids" in filters
+        assert fast_table.equals(pq.read_table(slow_file))
+    else:
+        assert fast_file.read_bytes() == slow_file.read_bytes()
     assert fast["counts"] == slow["counts"]
+    assert fast["agreement"] == slow["agreement"]
 
 
 @pytest.mark.postgres
