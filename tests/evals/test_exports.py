@@ -543,16 +543,16 @@ def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
 ):
     from evals import export_pg_parquet
 
-    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 4)
+    monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 2)
+    monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 4)  # two items (2 judgments each)
     monkeypatch.setattr(export_pg_parquet, "CHUNK_BYTES", 1)  # every row is "too big"
     spec = exports.parse_spec(workspace, shape="judgments", format="parquet", snapshot_at=SNAPSHOT)
     seen = []
     exports.write_export(workspace, spec, tmp_path / "fast", progress=seen.append)
     exports.write_export(workspace, spec, tmp_path / "slow", fast=False)
-    # Two items, then (the second chunk is asked for before the first is measured)
-    # two more, then one at a time: a chunk holds whole items, never fewer rows than
-    # one item has.
-    assert seen == [4, 8, 8]
+    # One item, one more (asked for before the first was measured), then one at a time
+    # where CHUNK_ROWS alone would take two: a chunk is never less than a whole item.
+    assert seen == [2, 4, 6, 8, 8]
     fast_table = pq.read_table(tmp_path / "fast" / spec.file_name)
     assert fast_table.equals(pq.read_table(tmp_path / "slow" / spec.file_name))
 
