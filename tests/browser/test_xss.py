@@ -111,6 +111,7 @@ def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_serv
         for name, method, url in visits:
             where = f"{role} {method} {name} {url}"
             if method == "GET":
+                script_errors.clear()  # (fragments swapped into a page are not its own scripts)
                 try:
                     response = page.goto(url)
                     if response is None or response.status >= 400:
@@ -125,7 +126,6 @@ def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_serv
                 findings += _check(page, where, dialogs, canary_hits, foreign)
                 # A page's own scripts must run through without an uncaught error.
                 findings += [f"{where}: script error {e}" for e in script_errors]
-            script_errors.clear()
             swap = (
                 "async ([m, u, v]) => { if (!window.htmx) return 'no htmx';"
                 " await htmx.ajax(m, u, {target: '#main', swap: 'innerHTML',"
