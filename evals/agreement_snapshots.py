@@ -36,11 +36,11 @@ def interval() -> timedelta:
 
 def _beat(job: Job):
     """A heartbeat after each criterion, so a long report is not taken for a dead worker."""
-    pause = float(getattr(settings, "QUORUM_AGREEMENT_THROTTLE_SECONDS", 0.0))
+    pause = jobs.throttle_seconds("QUORUM_AGREEMENT_THROTTLE_SECONDS")
 
     def on_criterion(done: int, total: int) -> None:
         jobs.beat(job, progress=done, total=total)
-        if pause:  # test knob (QUORUM_AGREEMENT_THROTTLE_SECONDS): to kill a worker mid-report
+        if pause:
             time.sleep(pause)
 
     return on_criterion

@@ -163,7 +163,7 @@ def chunk_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple
     queue_ids = sorted(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", flat=True))
     connection.ensure_connection()
     conn = connection.connection
-    chunks = ItemChunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    chunks = ItemChunks(conn, ctx, queue_ids)
     while (bounds := chunks.next(AGREEMENT_CHUNK_ROWS)) is not None:
         if stop is not None and stop.is_set():
             break

@@ -56,11 +56,11 @@ def start_export(workspace: Workspace, spec: ExportSpec, user=None, **audit_deta
 
 
 def _progress(job: Job):
-    pause = float(getattr(settings, "QUORUM_EXPORT_THROTTLE_SECONDS", 0.0))
+    pause = jobs.throttle_seconds("QUORUM_EXPORT_THROTTLE_SECONDS")
 
     def progress(rows: int) -> None:
         jobs.beat(job, rows, job.total)
-        if pause:  # test knob (QUORUM_EXPORT_THROTTLE_SECONDS): to kill a worker mid-export
+        if pause:
             time.sleep(pause)
 
     return progress

@@ -31,6 +31,7 @@ from psycopg import sql
 
 from annotate.models import CriterionKind, Queue
 
+from . import jobs
 from .export_writers import FORMULA_STARTS, neutralize
 from .exports import Context, ExportSpec, gold_field
 from .pg_copy import copy_blocks
@@ -306,10 +307,8 @@ def parallel_min_rows() -> int:
 
 
 def _test_pause() -> None:
-    """Test knob (QUORUM_EXPORT_THROTTLE_SECONDS): to kill a worker with both halves open."""
-    pause = float(getattr(settings, "QUORUM_EXPORT_THROTTLE_SECONDS", 0.0))
-    if pause:
-        time.sleep(pause)
+    """The export's test pause: to kill a worker with both halves open."""
+    time.sleep(jobs.throttle_seconds("QUORUM_EXPORT_THROTTLE_SECONDS"))
 
 
 # The halves are the parallelism: PostgreSQL's own workers would only compete with them.

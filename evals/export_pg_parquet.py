@@ -234,7 +234,7 @@ def write(
     counts = {"rows": 0, "items": 0}
     connection.ensure_connection()
     conn = connection.connection
-    chunks = ItemChunks(conn, sorted(ctx.spec.filters.queue_ids or queue_ids))
+    chunks = ItemChunks(conn, ctx, queue_ids)
     writer = _Writer(path, schema, rows)
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
     items_database = database

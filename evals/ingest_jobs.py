@@ -290,8 +290,8 @@ def _progress(job: Job) -> int:
 
 
 def _throttled(lines, every: int):
-    """Test knob (QUORUM_INGEST_THROTTLE_SECONDS): pause between batches, to kill mid-chunk."""
-    pause = getattr(settings, "QUORUM_INGEST_THROTTLE_SECONDS", 0.0)
+    """Lines, with the test pause (``jobs.throttle_seconds``) after every ``every`` of them."""
+    pause = jobs.throttle_seconds("QUORUM_INGEST_THROTTLE_SECONDS")
     for n, line in enumerate(lines, 1):
         yield line
         if pause and n % every == 0:

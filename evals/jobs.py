@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,6 +25,13 @@ from .models import Job
 logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+
+
+def throttle_seconds(setting: str) -> float:
+    """A test knob: seconds a long job pauses at each checkpoint, named by ``setting``
+    (``QUORUM_EXPORT_THROTTLE_SECONDS`` and the like; 0 outside the worker-kill tests),
+    so a test can kill its worker mid-job."""
+    return float(getattr(settings, setting, 0.0) or 0.0)
 
 
 def create_job(

@@ -84,16 +84,18 @@ def judgments_sql(ctx: Context, fields: Fields, queue_ids: list[int], bounds) ->
 class ItemChunks:
     """Item id ranges that hold about ``size`` judgments each, whole items only.
 
-    Cut from the queues' item ids and their ``judgment_count`` (at least one each):
+    Cut from the exported queues' item ids (those of the filter, else all of
+    ``queue_ids``) and their ``judgment_count`` (at least one each):
     the counts only size the chunks, the rows come from the judgments themselves.
     The ids and counts are held as two numpy arrays (16 bytes an item).
     """
 
-    def __init__(self, conn, queue_ids: list[int]) -> None:
+    def __init__(self, conn, ctx: Context, queue_ids: list[int]) -> None:
+        exported = sorted(ctx.spec.filters.queue_ids or queue_ids)
         statement = copy_csv(
             sql.SQL(
                 "SELECT id, judgment_count FROM annotate_item WHERE queue_id = ANY({}) ORDER BY id"
-            ).format(sql.Literal(queue_ids))
+            ).format(sql.Literal(exported))
         )
         fields = [("id", "", pa.int64()), ("count", "", pa.int64())]
         table = parse(copy_out(conn, statement), fields)

@@ -469,7 +469,7 @@ def execute_run(run: SamplingRun, job: Job | None = None) -> SamplingRun:
     run = _freeze_plan(run)
     rule = run.rule
     size = getattr(settings, "QUORUM_SAMPLING_BATCH", 1000)
-    pause = getattr(settings, "QUORUM_SAMPLING_THROTTLE_SECONDS", 0.0)
+    pause = jobs.throttle_seconds("QUORUM_SAMPLING_THROTTLE_SECONDS")
     picks = run.picks
     if job is not None:
         jobs.beat(job, progress=0, total=len(picks))
