@@ -11,13 +11,21 @@
       (el.tagName === "INPUT" && el.type !== "radio" && el.type !== "checkbox"));
   }
 
+  // htmx binds a swapped-in form only when the swap settles (20 ms later); a key
+  // pressed before that would post the form natively and leave the page. process()
+  // binds it now, and does nothing to a form that is already bound.
+  function submit(form) {
+    if (window.htmx) window.htmx.process(form);
+    form.requestSubmit();
+  }
+
   function whileTyping(event, active, form, page) {
     if (active.tagName === "TEXTAREA" && event.key === "Enter" && event.ctrlKey && form) {
       event.preventDefault();
-      form.requestSubmit();
+      submit(form);
     } else if (active.id === "skip-reason" && event.key === "Enter") {
       event.preventDefault();
-      document.getElementById("skip-form").requestSubmit();
+      submit(document.getElementById("skip-form"));
     } else if (event.key === "Escape") {
       event.preventDefault();
       page.escape(active);
@@ -44,7 +52,7 @@
         // A button outside the form (Show keys, Skip) does what it says.
         if (active && active.tagName === "BUTTON" && !active.closest("#grade-form")) return;
         event.preventDefault();
-        form.requestSubmit();
+        submit(form);
         return;
       }
       if (event.key === "s" || event.key === "S") {

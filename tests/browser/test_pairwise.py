@@ -68,3 +68,26 @@ def test_a_reviewer_grades_three_pairs_by_keyboard(
     )
     page.screenshot(path=str(IMG / "pairwise-results.png"), full_page=True)
     assert script_errors(page) == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_pair_submitted_before_the_swap_settles_is_still_sent_by_htmx(
+    page, live_server, workspace, clinicians, reviewer
+):
+    """htmx binds a swapped-in form only when the swap settles. A reviewer quicker than
+    that must not post the form natively, which would leave the page (seen in CI)."""
+    queue = make_pairwise_queue(workspace, cohorts=[clinicians], pairs=3)
+    login(page, reviewer.username)
+    grade_url = f"/w/{workspace.slug}/queues/{queue.pk}/grade/"
+    page.goto(grade_url)
+    expect(page.locator("#pref-choice")).to_be_focused()
+    # A mark on this window: a native post would load a new page without it.
+    page.evaluate("htmx.config.defaultSettleDelay = 5000; window.quorumSamePage = true")
+    for done in range(2):
+        page.keyboard.press("a")
+        page.keyboard.press("Enter")
+        expect(page.locator("#grade-progress")).to_contain_text(f"compared {done + 1} pair")
+    assert page.evaluate("window.quorumSamePage === true")
+    assert Judgment.objects.filter(reviewer=reviewer).count() == 2
+    assert script_errors(page) == []
