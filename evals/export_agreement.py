@@ -153,7 +153,7 @@ def chunk_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple
     """
     from annotate.models import Queue
 
-    from .pg_arrow import ItemChunks, answer_fields, copy_csv, judgments_sql, parse
+    from .pg_arrow import ItemChunks, answer_fields, copy_csv, judgments_sql, parse, sorted_by
 
     keys = agreement_keys(ctx)
     counter = ChunkAgreement(keys)
@@ -168,7 +168,7 @@ def chunk_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple
         if stop is not None and stop.is_set():
             break
         data = copy_out(conn, copy_csv(judgments_sql(ctx, fields, queue_ids, bounds)))
-        counter.add(parse(data, fields).sort_by("item_id"))
+        counter.add(sorted_by(parse(data, fields), ["item_id"]))
     return counter.finish()
 
 
@@ -223,6 +223,22 @@ class ChunkAgreement:
             total = np.where(has, total + share, total)
             counted += has
         agreed = counted > 0
-        for value in (total[agreed] / counted[agreed]).tolist():
-            self.total += round(value, 6)
-            self.items += 1
+        values = round_6(total[agreed] / counted[agreed])
+        # Added one after another, as a loop would (accumulate does not pair them up).
+        self.total = float(np.add.accumulate(np.concatenate(([self.total], values)))[-1])
+        self.items += len(values)
+
+
+def round_6(values: np.ndarray) -> np.ndarray:
+    """Each value as ``round(value, 6)`` gives it, without a Python call per value.
+
+    numpy rounds ``value * 1e6`` to an integer and divides: the same float as Python's
+    correctly rounded decimal unless the product lies about half-way between two
+    integers, where its own rounding error could tip it; those few go to ``round``.
+    """
+    scaled = values * 1e6
+    rounded = np.rint(scaled) / 1e6
+    close = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    if close.any():
+        rounded[close] = [round(value, 6) for value in values[close].tolist()]
+    return rounded

@@ -37,7 +37,16 @@ from annotate.models import Queue
 from .export_agreement import ChunkAgreement, agreement_keys, countable_from_columns
 from .export_pg import UseRowPath
 from .exports import BATCH_ROWS, Context, reviewer_map
-from .pg_arrow import Fields, ItemChunks, answer_fields, copy_csv, judgments_sql, parse, select
+from .pg_arrow import (
+    Fields,
+    ItemChunks,
+    answer_fields,
+    copy_csv,
+    judgments_sql,
+    parse,
+    select,
+    sorted_by,
+)
 from .pg_copy import copy_out
 
 # Judgments read per COPY: the writer encodes one chunk while the next is read. A
@@ -266,7 +275,7 @@ def write(
             items = parse(items_coming.result(), ITEM_FIELDS)
             if not judgments.num_rows:
                 continue
-            judgments = judgments.sort_by([("item_id", "ascending"), ("judgment_id", "ascending")])
+            judgments = sorted_by(judgments, ["item_id", "judgment_id"])
             if pc.max(judgments["updated_at"]).as_py() > ctx.spec.snapshot_at:
                 raise UseRowPath("a judgment was edited after the snapshot")
             maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))

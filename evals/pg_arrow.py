@@ -41,6 +41,18 @@ def parse(data: bytes, fields: Fields) -> pa.Table:
     )
 
 
+def sorted_by(table: pa.Table, keys: list[str]) -> pa.Table:
+    """``table`` ordered by its integer columns ``keys``, ascending, first key first.
+
+    numpy's lexsort and one ``take`` by an Arrow array: about ten times as fast as
+    ``Table.sort_by`` on the two keys of a chunk of judgments.
+    """
+    if table.num_rows < 2:
+        return table
+    order = np.lexsort([table[key].to_numpy() for key in reversed(keys)])
+    return table.take(pa.array(order))
+
+
 def copy_csv(query: sql.Composable) -> sql.Composable:
     return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
 

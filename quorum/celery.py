@@ -13,7 +13,7 @@ app.autodiscover_tasks()
 
 # What the long jobs import lazily (tasks.py stays light to load): pyarrow, numpy and
 # the export paths take about half a second to import and set up.
-PRELOAD = ("evals.export_jobs", "evals.export_pg_parquet", "evals.export_agreement")
+PRELOAD = ("evals.export_jobs", "evals.export_pg_parquet", "evals.export_agreement", "pandas")
 
 
 @worker_init.connect

@@ -4,6 +4,7 @@ must give the floats that ``item_agreement`` gives item by item, summed in item 
 from types import SimpleNamespace
 from unittest import mock
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,3 +82,22 @@ def test_no_agreement_criteria_count_nothing():
     counter = ChunkAgreement([])
     counter.add(pa.table({"item_id": [1, 1]}))
     assert counter.finish() == (0.0, 0)
+
+
+@given(
+    st.one_of(
+        st.floats(0, 1),
+        st.floats(-1e6, 1e6, allow_nan=False),
+        # Half-way (or nearly) between two sixth decimals, where numpy's product rounds.
+        st.integers(0, 10**6).map(lambda n: (n + 0.5) / 1e6),
+        st.integers(0, 10**6).map(lambda n: (n + 0.5) / 1e6 + 1e-17),
+        st.fractions(0, 1, max_denominator=1000).map(float),
+    )
+)
+def test_round_6_is_pythons_round(value):
+    assert export_agreement.round_6(np.array([value]))[0] == round(value, 6)
+
+
+def test_round_6_on_every_half_way_value_of_a_range():
+    values = (np.arange(0, 200_000) + 0.5) / 1e6
+    assert export_agreement.round_6(values).tolist() == [round(v, 6) for v in values.tolist()]
