@@ -221,6 +221,7 @@ def record(run: JudgeRun, subject: Item | Log, outcome: Outcome, config: JudgeCo
             "tokens_out": F("tokens_out") + outcome.tokens_out,
             "cost": F("cost") + cost,
             "requests": F("requests") + outcome.requests,
+            "calls_in_flight": F("calls_in_flight") - 1,
             **{name: F(name) + delta for name, delta in deltas.items() if delta},
         }
         JudgeRun.objects.filter(pk=run.pk).update(**updates)
@@ -282,11 +283,24 @@ def execute_run(job: Job) -> None:
         for subject, text in subjects
         if subject.pk not in (done_items if isinstance(subject, Item) else done_logs)
     ]
-    state = RunState(done=len(subjects) - len(todo))
     # Results this run wrote before its worker died are already in its ok/inconsistent
-    # counts; only those of earlier runs are "cached".
+    # counts; only those of earlier runs are "cached". The calls that worker had out
+    # are lost: they may have been paid for, so the budget counts them at the run's
+    # average cost, as it counts what the run spent before.
     own = JudgeResult.objects.filter(run=run, status__in=[OK, INCONSISTENT]).count()
-    JudgeRun.objects.filter(pk=run.pk).update(cached_count=state.done - own)
+    JudgeRun.objects.filter(pk=run.pk).update(
+        cached_count=len(subjects) - len(todo) - own,
+        lost_calls=F("lost_calls") + F("calls_in_flight"),
+        calls_in_flight=0,
+    )
+    run.refresh_from_db(
+        fields=["cost", "ok_count", "failed_count", "inconsistent_count", "lost_calls"]
+    )
+    state = RunState(
+        done=len(subjects) - len(todo),
+        cost=run.cost + run.lost_cost_estimate,
+        judged=run.ok_count + run.failed_count + run.inconsistent_count,
+    )
     jobs.beat(job, state.done, len(subjects))
     caller = Caller(config, RateLimiter(endpoint.requests_per_minute))
     pending: dict[Future, Item | Log] = {}
@@ -300,6 +314,11 @@ def execute_run(job: Job) -> None:
                         state.stop = reason
                         break
                     subject, text = queue.pop()
+                    # Counted before it goes out, so a worker that dies now leaves it
+                    # counted (``record`` takes it off once its outcome is written).
+                    JudgeRun.objects.filter(pk=run.pk).update(
+                        calls_in_flight=F("calls_in_flight") + 1
+                    )
                     future = pool.submit(_judge_one, caller, run, instructions, criteria, text)
                     pending[future] = subject
                 if not pending:
@@ -325,6 +344,7 @@ def _finish(run: JudgeRun, job: Job, state: RunState) -> None:
         "failed": run.failed_count,
         "inconsistent": run.inconsistent_count,
         "cached": run.cached_count,
+        "lost_calls": run.lost_calls,
         "cost": str(run.cost),
         "stop_reason": stop,
     }

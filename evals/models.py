@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -586,6 +588,10 @@ class JudgeRun(models.Model):
     failed_count = models.PositiveIntegerField(default=0)
     inconsistent_count = models.PositiveIntegerField(default=0)
     cached_count = models.PositiveIntegerField(default=0)
+    # Calls sent and not yet recorded; when a worker dies, the ones it had out are
+    # counted as lost when the run resumes (their tokens and cost never arrive).
+    calls_in_flight = models.PositiveIntegerField(default=0)
+    lost_calls = models.PositiveIntegerField(default=0)
     stop_reason = models.CharField(
         max_length=20, choices=StopReason.choices, default=StopReason.NONE, blank=True
     )
@@ -601,6 +607,18 @@ class JudgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"judge run {self.pk}"
+
+    @property
+    def average_call_cost(self) -> Decimal:
+        """What one recorded call of this run cost on average (0 before the first)."""
+        recorded = self.ok_count + self.failed_count + self.inconsistent_count
+        return self.cost / recorded if recorded else Decimal(0)
+
+    @property
+    def lost_cost_estimate(self) -> Decimal:
+        """The lost calls at the run's average cost: not in ``cost``, which counts
+        only what was recorded."""
+        return self.lost_calls * self.average_call_cost
 
 
 class JudgeResult(models.Model):

@@ -5,9 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
 
 from annotate.models import Item
-from evals import jobs
+from evals import jobs, judge_runs
+from evals.judge import OK, Outcome
 from evals.judge_runs import cancel_run, judge_scores_below, start_run
 from evals.models import Job, JudgeResult, JudgeRun, Log, Source
 from evals.tasks import run_judge
@@ -90,6 +94,65 @@ def test_the_budget_stops_the_run_cleanly(judge_endpoint, queue, judge_server):
     assert run.cost == 2 * COST_PER_CALL <= Decimal("0.5")
     assert JudgeResult.objects.count() == 2
     assert judge_server.count == 2
+
+
+def _died_after(run: JudgeRun, judged: int, out: int) -> None:
+    """Leave ``run`` as a worker leaves it when it dies: ``judged`` outcomes written,
+    ``out`` more calls sent and never answered, its job running with an old heartbeat."""
+    config = judge_runs.endpoint_config(run.endpoint)
+    outcome = Outcome(OK, answers=GOOD, tokens_in=100, tokens_out=20, attempts=1, requests=1)
+    for item in Item.objects.filter(queue=run.queue).order_by("id")[:judged]:
+        JudgeRun.objects.filter(pk=run.pk).update(calls_in_flight=F("calls_in_flight") + 1)
+        judge_runs.record(run, item, outcome, config)
+    JudgeRun.objects.filter(pk=run.pk).update(calls_in_flight=F("calls_in_flight") + out)
+    Job.objects.filter(pk=run.job_id).update(
+        status=Job.Status.RUNNING, attempts=1, heartbeat_at=timezone.now() - jobs.STALE_AFTER * 2
+    )
+
+
+def test_a_resumed_run_counts_what_it_spent_and_lost_against_its_budget(
+    judge_endpoint, queue, judge_server
+):
+    """Spent 0.4 on two items, one call lost (about 0.2): with a budget of 0.5 the
+    resumed run may not ask for more."""
+    judge_server.default = {"answers": GOOD}
+    run = start_run(judge_endpoint, queue=queue, budget=Decimal("0.5"))
+    _died_after(run, judged=2, out=1)
+    run = _run(run)
+    assert judge_server.count == 0
+    assert run.stop_reason == JudgeRun.StopReason.BUDGET
+    assert (run.ok_count, run.cost, run.lost_calls, run.calls_in_flight) == (
+        2,
+        2 * COST_PER_CALL,
+        1,
+        0,
+    )
+    assert run.lost_cost_estimate == COST_PER_CALL
+    assert run.job.result["lost_calls"] == 1
+
+
+def test_a_resumed_run_without_a_budget_finishes_and_shows_its_lost_calls(
+    client, judge_endpoint, queue, judge_server, author
+):
+    judge_server.default = {"answers": GOOD}
+    run = start_run(judge_endpoint, queue=queue)
+    _died_after(run, judged=1, out=2)
+    run = _run(run)
+    assert judge_server.count == 3
+    assert (run.ok_count, run.lost_calls, run.calls_in_flight) == (4, 2, 0)
+    assert run.cost == 4 * COST_PER_CALL  # what was recorded; the lost calls are apart
+    client.force_login(author)
+    page = client.get(reverse("judge-run", args=[run.workspace.slug, run.pk])).content.decode()
+    assert "2 calls were out when a worker stopped" in page
+    assert "about 0.4000 at this run" in page
+
+
+def test_a_run_that_ends_normally_has_no_calls_in_flight_or_lost(
+    judge_endpoint, queue, judge_server
+):
+    judge_server.default = {"answers": GOOD}
+    run = _run(start_run(judge_endpoint, queue=queue))
+    assert (run.calls_in_flight, run.lost_calls) == (0, 0)
 
 
 def test_a_wrong_key_fails_the_item_and_stops_the_run(judge_endpoint, queue, judge_server):

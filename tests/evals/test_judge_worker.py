@@ -67,6 +67,9 @@ def test_a_worker_killed_mid_run_and_retried_judges_each_item_once_with_exact_co
     in_flight = {n for n in asked_before if n not in judged_before}
     assert {n for n, times in asked.items() if times > 1} == in_flight
     assert len(in_flight) <= 2 and len(judge_server.requests) == 20 + len(in_flight)
+    # The run knows how many calls it lost (one counted just before it went out may not
+    # have reached the judge: never fewer than reached it, never more than the concurrency).
+    assert len(in_flight) <= run.lost_calls <= 2 and run.calls_in_flight == 0
     # The run's counts are exact: its own earlier results are not "cached" a second time.
     counts = (run.ok_count, run.failed_count, run.inconsistent_count, run.cached_count)
     assert counts == (20, 0, 0, 0)
@@ -74,5 +77,9 @@ def test_a_worker_killed_mid_run_and_retried_judges_each_item_once_with_exact_co
     assert job.result["ok"] == 20 and job.result["cached"] == 0
     assert not Job.objects.filter(status=Job.Status.RUNNING).exists()
     assert resent >= 1
-    figures = {"results_at_kill": len(judged_before), "in_flight_at_kill": len(in_flight)}
+    figures = {
+        "results_at_kill": len(judged_before),
+        "in_flight_at_kill": len(in_flight),
+        "lost_calls": run.lost_calls,
+    }
     print("judge kill:", {**figures, "requests": len(judge_server.requests), "resent": resent})
