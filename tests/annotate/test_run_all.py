@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -71,7 +73,7 @@ def run_all(tmp_path, migrated):
         [sys.executable, str(ROOT / "manage.py"), "run_all", "--port", str(port),
          "--concurrency", "1"],
         cwd=ROOT,
-        env=base_env(var_dir),
+        env=base_env(var_dir, STATIC_ROOT=str(var_dir / "static-root")),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -86,6 +88,13 @@ def test_run_all_serves_the_login_page_runs_a_worker_and_beat_and_stops_them_on_
     proc, port, log, var_dir = run_all
     response = wait_for_http(f"http://127.0.0.1:{port}/login/", proc, log)
     assert response.status == 200
+    # Its style sheets and scripts too, with no collectstatic run (STATIC_ROOT is empty).
+    page = response.read().decode()
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets)
+    for asset in assets:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{asset}", timeout=10) as served:
+            assert served.status == 200 and served.read(), asset
     wait_for_text(log, "ready.", proc)  # the worker
     wait_for_text(log, "beat: Starting", proc)
     wait_for_text(log, f"Quorum is running at http://127.0.0.1:{port}/", proc)
