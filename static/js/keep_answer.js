@@ -22,8 +22,12 @@
     sessionStorage.setItem(PENDING, JSON.stringify({ url: f.getAttribute("hx-post"), values: values }));
   });
 
+  // By the time htmx reports the request done, the answered form has been swapped out
+  // of the page: the event reaches the document from an ancestor, so the request's own
+  // element says whether it was an answer.
   document.addEventListener("htmx:afterRequest", function (event) {
-    var f = event.detail.elt;
+    var config = event.detail.requestConfig;
+    var f = config ? config.elt : null;
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (f && f.id === "grade-form" && status >= 200 && status < 500 && status !== 401) {
       sessionStorage.removeItem(PENDING);

@@ -40,6 +40,11 @@ def test_a_clinician_grades_three_items_with_the_keyboard(page, workspace, clini
 
     judgments = Judgment.objects.filter(reviewer=reviewer).order_by("id")
     assert [j.answers for j in judgments] == [{"accuracy": 4, "harm": "none", "safe": True}] * 3
+    # The server has every answer: none is kept to send again, and a reload sends nothing.
+    assert page.evaluate("sessionStorage.getItem('quorum-pending-answer')") is None
+    page.reload(wait_until="networkidle")
+    expect(page.locator("#grade-item .notice")).to_have_count(0)
+    assert Judgment.objects.filter(reviewer=reviewer).count() == 3
     assert page.js_errors == []
 
 
