@@ -64,8 +64,8 @@ def feedback(item: Item, criteria: Sequence[Criterion], answer: PracticeAnswer) 
         rows.append(
             {
                 "name": criterion.name,
-                "yours": _show(answer.answers.get(criterion.key)),
-                "expected": _show(item.gold_answers[criterion.key]),
+                "yours": show_answer(answer.answers.get(criterion.key)),
+                "expected": show_answer(item.gold_answers[criterion.key]),
                 "tolerance": item.gold_tolerance.get(criterion.key),
                 "correct": answer.correct.get(criterion.key),
             }
@@ -73,7 +73,8 @@ def feedback(item: Item, criteria: Sequence[Criterion], answer: PracticeAnswer) 
     return rows
 
 
-def _show(value: Any) -> str:
+def show_answer(value: Any) -> str:
+    """An answer as reviewers read it: pass / fail, a dash for none."""
     if value is True:
         return "pass"
     if value is False:

@@ -13,6 +13,7 @@ from annotate import access, audit
 from annotate.items import add_items
 from annotate.models import Criterion, CriterionKind, Item
 
+from .calibration import show_answer
 from .gold import GoldError, mark_gold
 
 TEMPLATE = "evals/gold.html"
@@ -81,6 +82,8 @@ def gold_items(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
         .filter(Q(is_gold=True) | Q(is_practice=True))
         .order_by("-id")[:200]
     )
+    for item in context["items"]:
+        item.expected = [(key, show_answer(value)) for key, value in item.gold_answers.items()]
     return render(request, TEMPLATE, context, status=status)
 
 

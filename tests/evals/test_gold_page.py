@@ -35,6 +35,7 @@ def test_an_author_adds_a_gold_item_with_expected_answers(client, workspace, aut
     assert AuditEvent.objects.filter(action="item.gold").exists()
     page = client.get(f"/w/{workspace.slug}/queues/{queue.pk}/gold/").content.decode()
     assert "Yes, any time." in page
+    assert "<code>safe</code>: fail" in page and "False" not in page  # as reviewers read it
 
 
 def test_a_practice_item_goes_to_the_calibration_round(client, workspace, author):
