@@ -529,6 +529,12 @@ def _finite(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+# Below this many items a coefficient gets no interval and its reading says so: the
+# resamples of a handful of items are the same few items again, and their percentiles
+# say nothing (two items gave alpha 0.83 with an "interval" of -0.50 to 0.83).
+MIN_ITEMS_FOR_INTERVAL = 10
+
+
 def _coefficient(
     name: str,
     point: float,
@@ -539,19 +545,30 @@ def _coefficient(
     ci: tuple[float | None, float | None] | None = None,
 ) -> dict[str, Any]:
     value = _finite(point)
-    if ci is not None:
-        low, high = ci if value is not None else (None, None)
+    few = n_items < MIN_ITEMS_FOR_INTERVAL
+    if value is None or few:
+        low, high = None, None
+    elif ci is not None:
+        low, high = ci
     else:
-        low, high = (None, None) if samples is None or value is None else _interval_ci(samples)
+        low, high = (None, None) if samples is None else _interval_ci(samples)
+    text = reading(value)
+    if value is not None and few:
+        text = f"Only {n_items} item{'' if n_items == 1 else 's'}: too few to rely on. {text}"
     return {
         "name": name,
         "value": value,
-        "ci_low": low,
-        "ci_high": high,
+        "ci_low": _at_most_one(low),
+        "ci_high": _at_most_one(high),
         "n_items": n_items,
         "n_raters": n_raters,
-        "reading": reading(value),
+        "reading": text,
     }
+
+
+def _at_most_one(bound: float | None) -> float | None:
+    """Every coefficient here is at most 1; a shifted bootstrap bound may pass it."""
+    return None if bound is None else min(bound, 1.0)
 
 
 def alpha(

@@ -300,3 +300,41 @@ def test_vectorized_intervals_equal_numpy_percentiles_per_column():
         expected = np.percentile(good, [2.5, 97.5])
         assert intervals[column] == pytest.approx(tuple(expected), abs=1e-12)
     assert intervals[5] == (None, None)
+
+
+def _bounds(report):
+    """Every coefficient dict in a report, however deep."""
+    if isinstance(report, dict):
+        if "ci_high" in report:
+            yield report
+        for value in report.values():
+            yield from _bounds(value)
+    elif isinstance(report, list):
+        for value in report:
+            yield from _bounds(value)
+
+
+def test_no_interval_passes_one():
+    """Twelve items, three reviewers who mostly agree: the mean Cohen's kappa's
+    bias-shifted interval reached 1.006 before bounds were held at 1."""
+    rng = np.random.default_rng(1)
+    items, raters, values = [], [], []
+    for item in range(12):
+        truth = int(rng.integers(0, 2))
+        for rater in range(3):
+            items.append(item)
+            raters.append(rater)
+            values.append(truth if rng.random() < 0.93 else 1 - truth)
+    report = ag.agreement(items, raters, values, resamples=200, seed=0)
+    found = [c for c in _bounds(report) if c["ci_high"] is not None]
+    assert found and all(c["ci_low"] <= c["ci_high"] <= 1 for c in found)
+    assert any(c["ci_high"] == 1.0 for c in found)
+
+
+def test_too_few_items_get_no_interval_and_a_reading_that_says_so():
+    report = ag.agreement([1, 1, 2, 2], ["a", "b", "a", "b"], ["x", "x", "y", "x"])
+    coefficients = list(_bounds(report))
+    assert coefficients and all(c["ci_low"] is c["ci_high"] is None for c in coefficients)
+    alpha = next(c for c in coefficients if c["name"].startswith("Krippendorff"))
+    assert alpha["value"] is not None and alpha["n_items"] == 2
+    assert alpha["reading"].startswith("Only 2 items: too few to rely on.")
