@@ -61,3 +61,20 @@ def test_the_overview_and_results_link_the_leaderboard_agreement_and_judge_pages
     results = client.get(f"/w/{workspace.slug}/queues/{rubric.pk}/results/").content.decode()
     assert f"/w/{workspace.slug}/judges/" in results
     assert f"/w/{workspace.slug}/queues/{rubric.pk}/agreement/" in results
+
+
+def test_the_open_adjudications_link_only_for_those_who_may_adjudicate(
+    client, workspace, clinicians, reviewer, second_reviewer, admin_user, author
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=2, k=2)
+    _grade(queue, reviewer, accuracy="1", harm="severe", safe="fail")
+    _grade(queue, second_reviewer, accuracy="5", harm="none", safe="pass")
+    page = f"/w/{workspace.slug}/queues/{queue.pk}/adjudication/"
+    client.force_login(admin_user)
+    assert f'href="{page}"' in client.get(f"/w/{workspace.slug}/overview/").content.decode()
+    client.force_login(author)
+    overview = client.get(f"/w/{workspace.slug}/overview/").content.decode()
+    assert f'href="{page}"' not in overview and '<td class="pending-metric">2</td>' in overview
+    refused = client.get(page)
+    assert refused.status_code == 403
+    assert "This page is not open to your role" in refused.content.decode()
