@@ -134,7 +134,6 @@ def _page_context(
     version: RubricVersion,
     *,
     problems: dict[int, dict[str, str]] | None = None,
-    error: str = "",
 ) -> dict:
     criteria = list(version.criteria.all())
     rubric = version.rubric
@@ -147,7 +146,6 @@ def _page_context(
         "criteria": criteria,
         "editable": membership.can_author and not version.is_published,
         "problems": problems or {},
-        "publish_error": error,
         "kinds": CriterionKind.choices,
         "has_draft": rubric.versions.filter(status=RubricVersion.Status.DRAFT).exists(),
         "values": {},
@@ -161,7 +159,10 @@ def _page_context(
 def rubric_version(request: HttpRequest, slug: str, rubric_id: int, number: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.SETUP_READERS)
     version = _version(membership, rubric_id, number)
-    return render(request, EDIT_TEMPLATE, _page_context(membership, version))
+    problems = None
+    if request.GET.get("check") and not version.is_published:
+        problems = rubrics.validate_version(version)  # after a refused publish
+    return render(request, EDIT_TEMPLATE, _page_context(membership, version, problems=problems))
 
 
 @require_GET
@@ -205,13 +206,10 @@ def rubric_publish(request: HttpRequest, slug: str, rubric_id: int, number: int)
     try:
         rubrics.publish(version, actor=request.user)
     except ValidationError as exc:
-        context = _page_context(
-            membership,
-            version,
-            problems=rubrics.validate_version(version),
-            error=" ".join(exc.messages),
-        )
-        return render(request, EDIT_TEMPLATE, context, status=422)
+        # Back to the version page (a reload must not publish again), with each
+        # criterion's problems shown where it is edited.
+        messages.error(request, f"Not published: {' '.join(exc.messages)}")
+        return redirect(_version_url(version) + "?check=1")
     messages.success(request, f"Published {version}. Reviewers in new queues will see it.")
     return redirect(_version_url(version))
 
