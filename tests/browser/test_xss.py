@@ -13,17 +13,14 @@ without an uncaught error.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.browser.visits import visits_by_role
 from tests.conftest import login
 from tests.security.payloads import CANARY, PAYLOADS, PayloadText
-from tests.security.routes import page_matrix, page_routes
-from tests.security.world import ROLES, build_world, resolve_kwargs
+from tests.security.world import ROLES, build_world
 
-SKIP_POSTS = {"logout", "login"}  # they end or replace the session being tested
 PROBE = """() => ({
   xss: window.__xss === undefined ? null : String(window.__xss),
   planted: Array.from(document.querySelectorAll('[data-xss]')).map(e => e.outerHTML.slice(0, 120)),
@@ -31,41 +28,6 @@ PROBE = """() => ({
       '[href^="javascript:" i],[src^="javascript:" i],[action^="javascript:" i]'
   )).map(e => e.outerHTML.slice(0, 120)),
 })"""
-
-
-def _url(route, world) -> str:
-    path = route.pattern
-    for kw, value in resolve_kwargs(world, route.name, list(route.keywords)).items():
-        for conv in ("slug", "int", "str", "uuid", "path"):
-            path = path.replace(f"<{conv}:{kw}>", str(value))
-        path = path.replace(f"<{kw}>", str(value))
-    return "/" + path
-
-
-def _roles_for(allowed: dict[str, bool]) -> list[str]:
-    """Who renders a route: the first role allowed, plus a reviewer in the cohort when allowed
-    (reviewers see other parts of pages). ``QUORUM_XSS_ALL_ROLES=1``: every allowed role."""
-    roles = [role for role in ROLES if allowed.get(role)]
-    if os.environ.get("QUORUM_XSS_ALL_ROLES") or len(roles) <= 1:
-        return roles
-    return sorted({roles[0], *(["reviewer_in"] if "reviewer_in" in roles else [])})
-
-
-def _visits(world) -> dict[str, list[tuple[str, str, str]]]:
-    """role -> [(route name, method, url)] the matrix allows that role."""
-    matrix = page_matrix()
-    visits: dict[str, list[tuple[str, str, str]]] = {role: [] for role in ROLES}
-    for route in page_routes():
-        if route.name.startswith("api-v1:"):
-            continue
-        for method in ("GET", "POST"):
-            allowed = matrix.get((route.name, method), {})
-            for role in _roles_for(allowed):
-                if not (method == "POST" and route.name in SKIP_POSTS):
-                    visits[role].append((route.name, method, _url(route, world)))
-    for role in visits:  # GETs first: a POST may change what later pages show
-        visits[role].sort(key=lambda v: v[1] != "GET")
-    return visits
 
 
 @pytest.mark.browser
@@ -80,7 +42,7 @@ def test_no_payload_runs_on_any_page_or_fragment_for_any_role(browser, live_serv
     )}  # fmt: skip
     findings: list[str] = []
     rendered = 0
-    planned = _visits(world)
+    planned = visits_by_role(world)
     # Every role's GETs before anyone's POST: a POST (accepting an invitation, deleting a
     # rubric) changes what later pages show.
     passes = [

@@ -1,0 +1,46 @@
+"""Every page a role can open fits a tablet's width: wide tables scroll inside the page,
+the page itself never scrolls sideways."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.browser.visits import visits_by_role
+from tests.conftest import login
+from tests.security.world import build_world
+
+TABLET = {"width": 768, "height": 1024}
+# Elements reaching past the right edge, for the failure message.
+WIDE = """() => Array.from(document.querySelectorAll('main *'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 3).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_every_page_fits_a_tablet_for_every_role(browser, live_server):
+    world = build_world()
+    too_wide: list[str] = []
+    seen = 0
+    for role, visits in visits_by_role(world).items():
+        pages = [(name, url) for name, method, url in visits if method == "GET"]
+        if role == "anonymous" or not pages:
+            continue
+        context = browser.new_context(base_url=live_server.url, viewport=TABLET)
+        page = context.new_page()
+        login(page, world.users[role].username)
+        for name, url in pages:
+            try:
+                page.goto(url)
+            except PlaywrightError as exc:
+                if "Download is starting" in str(exc):
+                    continue  # a file, not a page
+                raise
+            seen += 1
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > TABLET["width"]:
+                too_wide.append(f"{role} {name} {url}: {width} px, {page.evaluate(WIDE)}")
+        context.close()
+    assert seen > 50
+    assert not too_wide, "\n".join(too_wide)
