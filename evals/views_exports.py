@@ -103,11 +103,13 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access.get_membership(request.user, slug, EXPORTERS)
     workspace = membership.workspace
     error = ""
+    chosen: dict = {}
     if request.method == "POST":
         try:
             spec = _spec_from_post(request, membership)
         except ExportError as exc:
             error = str(exc)
+            chosen = _chosen(request.POST)
         else:
             if count_rows(workspace, spec) <= DIRECT_LIMIT and request.POST.get("as_job") != "on":
                 audit.record(
@@ -126,10 +128,33 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
         "shape_formats": SHAPE_FORMATS,
         "jobs": export_jobs(workspace).order_by("-created_at")[:20],
         "error": error,
+        "chosen": chosen,
         "direct_limit": DIRECT_LIMIT,
         "retention_days": retention_days(),
     }
     return render(request, TEMPLATE, context, status=400 if error else 200)
+
+
+def _chosen(post) -> dict:
+    """What the refused form said, to show it again as it was."""
+    checks = ("keep_ties", "adjudicated_only", "exclude_gold", "reviewer_names", "as_job")
+    fields = (
+        "shape",
+        "format",
+        "sft_threshold",
+        "since",
+        "until",
+        "model_versions",
+        "min_agreement",
+    )
+    return {
+        **{name: post.get(name, "") for name in fields},
+        **{name: post.get(name) == "on" for name in checks},
+        **{
+            name: {int(v) for v in post.getlist(name) if v.isdigit()}
+            for name in ("queue_ids", "cohort_ids")
+        },
+    }
 
 
 def _get_job(membership: Membership, job_id: int) -> Job:

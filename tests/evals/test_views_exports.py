@@ -117,6 +117,35 @@ def test_bad_filters_rerender_the_form_with_the_error(client, workspace, enginee
     assert "min_agreement" in response.content.decode()
 
 
+def test_a_refused_export_keeps_what_was_chosen(client, workspace, engineer, graded_queue):
+    client.force_login(engineer)
+    response = _post(
+        client,
+        workspace.slug,
+        shape="items",
+        format="jsonl",
+        min_agreement="7",
+        model_versions="v1, v2",
+        queue_ids=[str(graded_queue.pk)],
+        exclude_gold="on",
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<option value="items" data-formats="csv jsonl parquet" selected>' in page
+    assert '<option value="jsonl" selected>' in page
+    assert f'value="{graded_queue.pk}" checked' in page
+    assert 'name="model_versions" value="v1, v2"' in page
+    assert 'name="min_agreement" type="number" min="0" max="1" step="0.05" value="7"' in page
+    assert 'name="exclude_gold" checked' in page and 'name="adjudicated_only" checked' not in page
+
+
+def test_shapes_say_the_formats_they_come_in(client, workspace, engineer):
+    client.force_login(engineer)
+    page = client.get(reverse("exports", args=[workspace.slug])).content.decode()
+    assert '<option value="sft" data-formats="jsonl">sft (jsonl)</option>' in page
+    assert 'data-formats="jsonl parquet">preferences (jsonl, parquet)</option>' in page
+
+
 def test_only_an_admin_may_export_reviewer_names(
     client, workspace, engineer, admin_user, graded_queue
 ):
