@@ -23,6 +23,31 @@ def _cohorts(membership: Membership, ids: list[str]) -> list[Cohort]:
     return list(Cohort.objects.filter(workspace_id=membership.workspace_id, pk__in=wanted))
 
 
+def _described(member: Membership) -> dict:
+    """A member's role, expertise and cohort names, to say what an edit changed."""
+    cohorts = Cohort.objects.filter(workspace_id=member.workspace_id, members=member.user_id)
+    return {
+        "role": member.role,
+        "expertise": member.expertise,
+        "cohorts": set(cohorts.values_list("name", flat=True)),
+    }
+
+
+def _changes(before: dict, after: dict) -> str:
+    parts = []
+    if before["role"] != after["role"]:
+        parts.append(f"role {before['role']} → {after['role']}")
+    if before["expertise"] != after["expertise"]:
+        parts.append(f"expertise “{before['expertise']}” → “{after['expertise']}”")
+    added = sorted(after["cohorts"] - before["cohorts"])
+    removed = sorted(before["cohorts"] - after["cohorts"])
+    if added:
+        parts.append("added to " + ", ".join(added))
+    if removed:
+        parts.append("removed from " + ", ".join(removed))
+    return "; ".join(parts) or "saved without changes"
+
+
 def _member(admin: Membership, member_id: int) -> Membership:
     member = (
         Membership.objects.select_related("user")
@@ -77,7 +102,7 @@ def member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     member = _member(admin, member_id)
     cohorts = _cohorts(admin, request.POST.getlist("cohorts"))
     status, errors = 200, {}
-    before = member.role
+    before = _described(member)
     try:
         people.update_member(
             member,
@@ -89,10 +114,12 @@ def member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
         status, errors = 422, exc.message_dict
         member.refresh_from_db()
     else:
+        after = _described(member)
         audit.record(
             admin.workspace, request.user, "member.update", member,
-            f"{member.user.username}: {before} → {member.role}",
-            role=member.role, previous_role=before, cohorts=[c.pk for c in cohorts],
+            f"{member.user.username}: {_changes(before, after)}",
+            role=member.role, previous_role=before["role"], cohorts=[c.pk for c in cohorts],
+            expertise=after["expertise"], previous_expertise=before["expertise"],
         )  # fmt: skip
     if not request.htmx:
         if errors:

@@ -532,6 +532,28 @@ def test_setup_changes_are_written_to_the_audit_log(client, setup, author, admin
     assert events["member.update"].actor == admin_user
 
 
+def test_the_audit_log_says_what_a_member_edit_changed(client, setup, clinicians, admin_user):
+    from annotate.models import AuditEvent
+
+    client.force_login(admin_user)
+    url = reverse("member-update", args=[SLUG, setup["member"].pk])
+    kept = {"role": "reviewer", "cohorts": [str(clinicians.pk)]}
+    client.post(url, {**kept, "expertise": "GP"})
+    client.post(url, {"role": "author", "expertise": "GP"})
+    client.post(url, {"role": "author", "expertise": "GP"})
+    summaries = list(
+        AuditEvent.objects.filter(action="member.update")
+        .order_by("id")
+        .values_list("summary", flat=True)
+    )
+    name = setup["member"].user.username
+    assert summaries == [
+        f"{name}: expertise “” → “GP”",
+        f"{name}: role reviewer → author; removed from {clinicians.name}",
+        f"{name}: saved without changes",
+    ]
+
+
 def test_an_author_sets_pairwise_and_quality_settings_on_a_queue(client, workspace, author):
     from tests.factories import make_queue
 
