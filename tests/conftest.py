@@ -249,16 +249,33 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    pg.js_errors = errors  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+def page(page_at):
+    """A desktop-sized page."""
+    return page_at(1280, 900)
+
+
+@pytest.fixture
+def page_at(browser, live_server) -> Iterator:
+    """``page_at(width, height)``: a new page (its own context, so its own login) with a
+    viewport of that size, collecting its script errors in ``js_errors``."""
+    contexts = []
+
+    def make(width: int, height: int):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": height}
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        pg.js_errors = errors  # type: ignore[attr-defined]
+        return pg
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:

@@ -75,23 +75,17 @@ def test_a_missing_answer_shows_its_error_next_to_the_criterion(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_on_a_tablet_the_rubric_sits_below_the_output(
-    browser, live_server, workspace, clinicians, reviewer
-):
+def test_on_a_tablet_the_rubric_sits_below_the_output(page_at, workspace, clinicians, reviewer):
     make_queue(workspace, cohorts=[clinicians], items=1, k=1)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 768, "height": 1024})
-    tablet = context.new_page()
-    try:
-        login(tablet, reviewer.username)
-        tablet.goto(f"/w/{workspace.slug}/")
-        tablet.click("text=Start grading")
-        output = tablet.locator("section.output").bounding_box()
-        form = tablet.locator("#grade-form").bounding_box()
-        assert form["y"] >= output["y"] + output["height"]
-        assert form["width"] <= 768
-        tablet.screenshot(path=str(DOCS_IMG / "grading-tablet.png"), full_page=True)
-    finally:
-        context.close()
+    tablet = page_at(768, 1024)
+    login(tablet, reviewer.username)
+    tablet.goto(f"/w/{workspace.slug}/")
+    tablet.click("text=Start grading")
+    output = tablet.locator("section.output").bounding_box()
+    form = tablet.locator("#grade-form").bounding_box()
+    assert form["y"] >= output["y"] + output["height"]
+    assert form["width"] <= 768
+    tablet.screenshot(path=str(DOCS_IMG / "grading-tablet.png"), full_page=True)
 
 
 @pytest.mark.browser

@@ -19,7 +19,7 @@ WIDE = """() => Array.from(document.querySelectorAll('main *'))
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_every_page_fits_a_tablet_for_every_role(browser, live_server):
+def test_every_page_fits_a_tablet_for_every_role(page_at):
     world = build_world()
     too_wide: list[str] = []
     seen = 0
@@ -27,8 +27,7 @@ def test_every_page_fits_a_tablet_for_every_role(browser, live_server):
         pages = [(name, url) for name, method, url in visits if method == "GET"]
         if role == "anonymous" or not pages:
             continue
-        context = browser.new_context(base_url=live_server.url, viewport=TABLET)
-        page = context.new_page()
+        page = page_at(TABLET["width"], TABLET["height"])
         login(page, world.users[role].username)
         for name, url in pages:
             try:
@@ -41,6 +40,5 @@ def test_every_page_fits_a_tablet_for_every_role(browser, live_server):
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > TABLET["width"]:
                 too_wide.append(f"{role} {name} {url}: {width} px, {page.evaluate(WIDE)}")
-        context.close()
     assert seen > 50
     assert not too_wide, "\n".join(too_wide)
