@@ -26,10 +26,12 @@ def _cohorts(membership: Membership, ids: list[str]) -> list[Cohort]:
 def _described(member: Membership) -> dict:
     """A member's role, expertise and cohort names, to say what an edit changed."""
     cohorts = Cohort.objects.filter(workspace_id=member.workspace_id, members=member.user_id)
+    named = dict(cohorts.values_list("pk", "name"))
     return {
         "role": member.role,
         "expertise": member.expertise,
-        "cohorts": set(cohorts.values_list("name", flat=True)),
+        "cohorts": set(named.values()),
+        "cohort_ids": set(named),
     }
 
 
@@ -37,14 +39,14 @@ def _changes(before: dict, after: dict) -> str:
     parts = []
     if before["role"] != after["role"]:
         parts.append(f"role {before['role']} → {after['role']}")
-    if before["expertise"] != after["expertise"]:
-        parts.append(f"expertise “{before['expertise']}” → “{after['expertise']}”")
     added = sorted(after["cohorts"] - before["cohorts"])
     removed = sorted(before["cohorts"] - after["cohorts"])
     if added:
         parts.append("added to " + ", ".join(added))
     if removed:
         parts.append("removed from " + ", ".join(removed))
+    if before["expertise"] != after["expertise"]:  # last: it may be long
+        parts.append(f"expertise “{before['expertise']}” → “{after['expertise']}”")
     return "; ".join(parts) or "saved without changes"
 
 
@@ -119,6 +121,7 @@ def member_update(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
             admin.workspace, request.user, "member.update", member,
             f"{member.user.username}: {_changes(before, after)}",
             role=member.role, previous_role=before["role"], cohorts=[c.pk for c in cohorts],
+            previous_cohorts=sorted(before["cohort_ids"]),
             expertise=after["expertise"], previous_expertise=before["expertise"],
         )  # fmt: skip
     if not request.htmx:

@@ -233,12 +233,15 @@ def round_6(values: np.ndarray) -> np.ndarray:
     """Each value as ``round(value, 6)`` gives it, without a Python call per value.
 
     numpy rounds ``value * 1e6`` to an integer and divides: the same float as Python's
-    correctly rounded decimal unless the product lies about half-way between two
-    integers, where its own rounding error could tip it; those few go to ``round``.
+    correctly rounded decimal while the product is exact enough (below 2**52) and not
+    about half-way between two integers, where its own rounding error could tip it.
+    The rest (those few, huge values, inf and NaN) go to ``round``.
     """
-    scaled = values * 1e6
-    rounded = np.rint(scaled) / 1e6
-    close = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
-    if close.any():
-        rounded[close] = [round(value, 6) for value in values[close].tolist()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * 1e6
+        rounded = np.rint(scaled) / 1e6
+        fraction = scaled - np.floor(scaled)
+    python = ~(np.abs(scaled) < 2.0**52) | (np.abs(fraction - 0.5) < 1e-6)
+    if python.any():
+        rounded[python] = [round(value, 6) for value in values[python].tolist()]
     return rounded

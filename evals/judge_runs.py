@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate.models import Criterion, Item, Queue, RubricVersion, Workspace
@@ -178,6 +179,7 @@ class RunState:
     done: int = 0
     cost: Decimal = Decimal(0)
     judged: int = 0
+    lost: int = 0  # calls lost in flight when a worker died: paid for, never recorded
     failure_streak: int = 0
     stop: str = ""
     fatal_reason: str = ""
@@ -221,7 +223,8 @@ def record(run: JudgeRun, subject: Item | Log, outcome: Outcome, config: JudgeCo
             "tokens_out": F("tokens_out") + outcome.tokens_out,
             "cost": F("cost") + cost,
             "requests": F("requests") + outcome.requests,
-            "calls_in_flight": F("calls_in_flight") - 1,
+            # Never below 0: a worker taken for dead may still record after the resume.
+            "calls_in_flight": Greatest(F("calls_in_flight") - 1, Value(0)),
             **{name: F(name) + delta for name, delta in deltas.items() if delta},
         }
         JudgeRun.objects.filter(pk=run.pk).update(**updates)
@@ -233,7 +236,7 @@ def _should_stop(run: JudgeRun, state: RunState, in_flight: int) -> str:
         return state.stop
     if run.budget is not None and state.judged:
         average = state.cost / state.judged
-        if state.cost + average * (in_flight + 1) > run.budget:
+        if state.cost + average * (in_flight + 1 + state.lost) > run.budget:
             return JudgeRun.StopReason.BUDGET
     if run.budget is not None and state.cost >= run.budget:
         return JudgeRun.StopReason.BUDGET
@@ -286,7 +289,7 @@ def execute_run(job: Job) -> None:
     # Results this run wrote before its worker died are already in its ok/inconsistent
     # counts; only those of earlier runs are "cached". The calls that worker had out
     # are lost: they may have been paid for, so the budget counts them at the run's
-    # average cost, as it counts what the run spent before.
+    # average cost per call, with what the run spent before.
     own = JudgeResult.objects.filter(run=run, status__in=[OK, INCONSISTENT]).count()
     JudgeRun.objects.filter(pk=run.pk).update(
         cached_count=len(subjects) - len(todo) - own,
@@ -298,8 +301,9 @@ def execute_run(job: Job) -> None:
     )
     state = RunState(
         done=len(subjects) - len(todo),
-        cost=run.cost + run.lost_cost_estimate,
+        cost=run.cost,
         judged=run.ok_count + run.failed_count + run.inconsistent_count,
+        lost=run.lost_calls,
     )
     jobs.beat(job, state.done, len(subjects))
     caller = Caller(config, RateLimiter(endpoint.requests_per_minute))

@@ -151,7 +151,7 @@ def _chosen(post) -> dict:
         **{name: post.get(name, "") for name in fields},
         **{name: post.get(name) == "on" for name in checks},
         **{
-            name: {int(v) for v in post.getlist(name) if v.isdigit()}
+            name: {int(v) for v in post.getlist(name) if v.isdecimal()}
             for name in ("queue_ids", "cohort_ids")
         },
     }

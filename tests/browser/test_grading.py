@@ -44,7 +44,6 @@ def test_a_clinician_grades_three_items_with_the_keyboard(page, workspace, clini
     assert page.evaluate("sessionStorage.getItem('quorum-pending-answer')") is None
     page.reload(wait_until="networkidle")
     expect(page.locator("#grade-item .notice")).to_have_count(0)
-    assert Judgment.objects.filter(reviewer=reviewer).count() == 3
     assert page.js_errors == []
 
 

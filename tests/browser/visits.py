@@ -20,17 +20,18 @@ def url_for(route, world) -> str:
     return "/" + path
 
 
-def roles_for(allowed: dict[str, bool]) -> list[str]:
+def roles_for(allowed: dict[str, bool], every_role: bool = False) -> list[str]:
     """Who renders a route: the first role allowed, plus a reviewer in the cohort when allowed
-    (reviewers see other parts of pages). ``QUORUM_XSS_ALL_ROLES=1``: every allowed role."""
+    (reviewers see other parts of pages); every allowed role with ``every_role`` or
+    ``QUORUM_XSS_ALL_ROLES=1``."""
     roles = [role for role in ROLES if allowed.get(role)]
-    if os.environ.get("QUORUM_XSS_ALL_ROLES") or len(roles) <= 1:
+    if every_role or os.environ.get("QUORUM_XSS_ALL_ROLES") or len(roles) <= 1:
         return roles
     return sorted({roles[0], *(["reviewer_in"] if "reviewer_in" in roles else [])})
 
 
-def visits_by_role(world) -> dict[str, list[tuple[str, str, str]]]:
-    """role -> [(route name, method, url)] the matrix allows that role."""
+def visits_by_role(world, every_role: bool = False) -> dict[str, list[tuple[str, str, str]]]:
+    """role -> [(route name, method, url)] the matrix allows that role (see ``roles_for``)."""
     matrix = page_matrix()
     visits: dict[str, list[tuple[str, str, str]]] = {role: [] for role in ROLES}
     for route in page_routes():
@@ -38,7 +39,7 @@ def visits_by_role(world) -> dict[str, list[tuple[str, str, str]]]:
             continue
         for method in ("GET", "POST"):
             allowed = matrix.get((route.name, method), {})
-            for role in roles_for(allowed):
+            for role in roles_for(allowed, every_role):
                 if not (method == "POST" and route.name in SKIP_POSTS):
                     visits[role].append((route.name, method, url_for(route, world)))
     for role in visits:  # GETs first: a POST may change what later pages show

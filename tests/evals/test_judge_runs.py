@@ -113,10 +113,11 @@ def _died_after(run: JudgeRun, judged: int, out: int) -> None:
 def test_a_resumed_run_counts_what_it_spent_and_lost_against_its_budget(
     judge_endpoint, queue, judge_server
 ):
-    """Spent 0.4 on two items, one call lost (about 0.2): with a budget of 0.5 the
-    resumed run may not ask for more."""
+    """Spent 0.4 on two items, one call lost (about 0.2): with a budget of 0.7 the
+    resumed run may not ask for more (0.4 + 0.2 lost + 0.2 next). Counting neither
+    it would ask twice; counting only what was spent, once."""
     judge_server.default = {"answers": GOOD}
-    run = start_run(judge_endpoint, queue=queue, budget=Decimal("0.5"))
+    run = start_run(judge_endpoint, queue=queue, budget=Decimal("0.7"))
     _died_after(run, judged=2, out=1)
     run = _run(run)
     assert judge_server.count == 0
@@ -145,6 +146,25 @@ def test_a_resumed_run_without_a_budget_finishes_and_shows_its_lost_calls(
     page = client.get(reverse("judge-run", args=[run.workspace.slug, run.pk])).content.decode()
     assert "2 calls were out when a worker stopped" in page
     assert "about 0.4000 at this run" in page
+
+
+def test_lost_calls_before_any_recorded_one_have_no_cost_yet(client, judge_endpoint, queue, author):
+    run = start_run(judge_endpoint, queue=queue)
+    JudgeRun.objects.filter(pk=run.pk).update(lost_calls=1)
+    client.force_login(author)
+    page = client.get(reverse("judge-run", args=[run.workspace.slug, run.pk])).content.decode()
+    assert "1 call was out when a worker stopped" in page
+    assert "what it cost is not known until a call is recorded" in page
+
+
+def test_a_late_outcome_from_a_worker_taken_for_dead_is_still_recorded(judge_endpoint, queue):
+    """The resume set the calls in flight to 0; the old worker's outcome arrives after."""
+    run = start_run(judge_endpoint, queue=queue)
+    outcome = Outcome(OK, answers=GOOD, tokens_in=100, tokens_out=20, attempts=1, requests=1)
+    item = Item.objects.filter(queue=queue).first()
+    judge_runs.record(run, item, outcome, judge_runs.endpoint_config(judge_endpoint))
+    run.refresh_from_db()
+    assert (run.ok_count, run.calls_in_flight) == (1, 0)
 
 
 def test_a_run_that_ends_normally_has_no_calls_in_flight_or_lost(
