@@ -18,6 +18,7 @@ from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
+from pydantic import ConfigDict
 
 from annotate import audit
 from annotate.api import PageQuery, get_queue
@@ -40,6 +41,8 @@ router = Router(tags=["exports"])
 
 
 class FiltersIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt filter must not export everything
+
     queue_ids: list[int] = []
     since: datetime | None = None
     until: datetime | None = None
@@ -51,6 +54,8 @@ class FiltersIn(Schema):
 
 
 class ExportIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     shape: Literal["judgments", "judgments_long", "items", "sft", "preferences"] = "judgments"
     format: Literal["csv", "jsonl", "parquet"] = "parquet"
     filters: FiltersIn = FiltersIn()

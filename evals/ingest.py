@@ -330,6 +330,10 @@ def _external_id(obj: dict, raw_text: str) -> str:
     return _text(obj, "external_id", value, limit=200)
 
 
+# Where the input may be: ours, common names, and the columns of Quorum's own exports.
+INPUT_KEYS = ("input", "prompt", "messages", "input_messages", "input_text")
+
+
 def normalize(obj: Any, raw_text: str = "") -> dict[str, Any]:
     """Log field values from one parsed record (Quorum or OpenAI request/response style)."""
     if not isinstance(obj, dict):
@@ -345,7 +349,9 @@ def normalize(obj: Any, raw_text: str = "") -> dict[str, Any]:
     if not isinstance(output, str):
         raise Rejected(Reason.WRONG_TYPE, "output must be a string.")
 
-    raw_input = obj.get("input", obj.get("prompt", obj.get("messages", request.get("messages"))))
+    raw_input = next((obj[key] for key in INPUT_KEYS if obj.get(key) not in (None, "", [])), None)
+    if raw_input is None:
+        raw_input = obj.get("input", request.get("messages"))
     if raw_input is None and "prompt" in request:
         raw_input = request["prompt"]
     input_text, input_messages = "", []
@@ -424,6 +430,8 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
         "prompt": "input",
         "question": "input",
         "messages": "input",
+        "input_text": "input",
+        "input_messages": "input",
         "answer": "output",
         "response": "output",
         "completion": "output",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_ingest
+from . import views_ingest, views_tokens
 
 urlpatterns = [
     path("w/<slug:slug>/logs/upload/", views_ingest.upload, name="ingest-upload"),
@@ -15,5 +15,11 @@ urlpatterns = [
         "w/<slug:slug>/sources/<int:source_id>/redaction/",
         views_ingest.source_redaction,
         name="source-redaction",
+    ),
+    path("w/<slug:slug>/api-tokens/", views_tokens.api_tokens, name="api-tokens"),
+    path(
+        "w/<slug:slug>/api-tokens/<int:token_id>/revoke/",
+        views_tokens.api_token_revoke,
+        name="api-token-revoke",
     ),
 ]

@@ -37,7 +37,10 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(
     title="Quorum API",
     version="1",
-    description="Push production logs, manage queues, read judgments, agreement and exports.",
+    description=(
+        "Push production logs, manage queues, read judgments, agreement reports and "
+        "leaderboards, export and import labeled sets."
+    ),
     auth=TokenAuth(),
     urls_namespace="api-v1",
     docs_url="/docs",
@@ -72,7 +75,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error_response(request, exc.status_code, "error", str(exc))
+    code = {400: "bad_request", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return error_response(request, exc.status_code, code, str(exc))
 
 
 @api.exception_handler(BadCursor)
@@ -103,7 +107,9 @@ def whoami(request: HttpRequest) -> dict[str, str]:
 from annotate.api import router as annotate_router  # noqa: E402
 from evals import api_ingest  # noqa: E402
 from evals.api_exports import router as exports_router  # noqa: E402
+from evals.api_results import router as results_router  # noqa: E402
 
 api.add_router("/logs", api_ingest.router)
 api.add_router("/", annotate_router)
 api.add_router("/", exports_router)
+api.add_router("/", results_router)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 
 
@@ -34,3 +34,31 @@ class HtmxLoginRedirectMiddleware:
         redirected = HttpResponse(status=401)
         redirected["HX-Redirect"] = f"{login}?{urlencode({'next': back})}"
         return redirected
+
+
+class ApiErrorFormatMiddleware:
+    """The API's one error format for what never reaches it: an unknown path under
+    ``/api/v1/`` (Django's 404) or a method a path does not take (405)."""
+
+    MESSAGES = {404: ("not_found", "No such API path."), 405: ("method_not_allowed", "")}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code not in self.MESSAGES
+            or not request.path.startswith("/api/v1/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        code, message = self.MESSAGES[response.status_code]
+        if response.status_code == 405:
+            message = f"{request.method} is not allowed here; use {response.get('Allow', '')}."
+        answer = JsonResponse(
+            {"error": {"code": code, "message": message}}, status=response.status_code
+        )
+        if response.has_header("Allow"):
+            answer["Allow"] = response["Allow"]
+        return answer

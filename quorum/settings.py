@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "quorum.middleware.HtmxLoginRedirectMiddleware",
+    "quorum.middleware.ApiErrorFormatMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

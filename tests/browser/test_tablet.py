@@ -8,6 +8,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.visits import visits_by_role
 from tests.conftest import login
+from tests.factories import make_queue
 from tests.security.world import build_world
 
 TABLET = {"width": 768, "height": 1024}
@@ -45,3 +46,20 @@ def test_every_page_fits_a_tablet_for_every_role(page_at):
                 too_wide.append(f"{role} {name} {url}: {width} px, {page.evaluate(WIDE)}")
     assert seen > 50
     assert not too_wide, "\n".join(too_wide)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_reviewer_on_a_phone_reaches_start_grading_without_scrolling_sideways(
+    page_at, workspace, clinicians, reviewer
+):
+    make_queue(workspace, cohorts=[clinicians], items=2, k=1)
+    phone = page_at(390, 844)
+    login(phone, reviewer.username)
+    phone.goto(f"/w/{workspace.slug}/")
+    fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    assert phone.evaluate(fits)
+    phone.click("text=Start grading", timeout=5000)
+    phone.wait_for_selector("#grade-form")
+    assert phone.evaluate(fits)
+    assert phone.js_errors == []

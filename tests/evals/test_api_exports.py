@@ -291,3 +291,18 @@ def test_the_openapi_schema_and_docs_are_served(client):
     for path in ("/api/v1/queues", "/api/v1/judgments", "/api/v1/exports", "/api/v1/imports"):
         assert path in paths
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_an_unknown_filter_or_field_is_refused_not_ignored(client, workspace, api_token):
+    for body in (
+        {"shape": "judgments", "format": "csv", "filters": {"queue_id": [1]}},
+        {"shape": "judgments", "format": "csv", "filter": {}},
+    ):
+        response = client.post(
+            "/api/v1/exports",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {api_token}",
+        )
+        assert response.status_code == 422, body
+        assert response.json()["error"]["code"] == "invalid"

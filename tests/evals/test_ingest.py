@@ -25,6 +25,22 @@ def test_good_lines_are_stored_with_every_field(source):
     assert log.input_text.startswith("Patient question 1")
 
 
+def test_the_input_may_come_under_the_names_quorums_exports_use(source):
+    messages = [{"role": "user", "content": "Can I take ibuprofen?"}]
+    lines = [
+        json.dumps(
+            {"id": "m", "input_text": "", "input_messages": messages, "output": "No."}
+        ).encode(),
+        json.dumps(
+            {"id": "t", "input_text": "Dose?", "input_messages": [], "output": "5 mg."}
+        ).encode(),
+    ]
+    report = ingest_lines(source, numbered(lines))
+    assert report.accepted == 2
+    assert Log.objects.get(external_id="m").input_messages == messages
+    assert Log.objects.get(external_id="t").input_text == "Dose?"
+
+
 TRICKY = [
     "tab\there, newline\nthere, CR\rthere",
     "a backslash \\ and \\N and \\t spelled out",

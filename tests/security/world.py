@@ -349,6 +349,13 @@ def _invitation(w: World) -> tuple[int, str]:
     return invitation.pk, token
 
 
+def _api_token(w: World) -> int:
+    from evals.tokens import create_token
+
+    token, _ = create_token(w.workspace, w.text("token.name")[:100], user=w.users["admin"])
+    return token.pk
+
+
 def _judge_endpoint(w: World):
     from evals.models import JudgeEndpoint
 
@@ -479,6 +486,7 @@ KWARG_RESOLVERS: dict[str, Callable[[World], Any]] = {
     "endpoint_id": lambda w: w.get("judge_endpoint", _judge_endpoint).pk,
     "run_id": lambda w: w.get("judge_run", _judge_run),
     "external_id": lambda w: (w.get("source", _source), "ext-0")[1],
+    "token_id": lambda w: w.get("api_token", _api_token),
 }
 
 
