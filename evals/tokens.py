@@ -26,8 +26,19 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class TokenNameError(ValueError):
+    """The token's name is empty or too long; the message says which."""
+
+
 def create_token(workspace: Workspace, name: str, user=None) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the plain token (shown to the user once)."""
+    """Create a token; returns the row and the plain token (shown to the user once).
+    Raises TokenNameError for an empty or overlong name (surrounding spaces are dropped)."""
+    name = name.strip()
+    limit = ApiToken._meta.get_field("name").max_length
+    if not name:
+        raise TokenNameError("Give the token a name, such as the system that uses it.")
+    if len(name) > limit:
+        raise TokenNameError(f"Keep the name under {limit} characters.")
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(

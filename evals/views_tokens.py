@@ -17,7 +17,6 @@ from .models import ApiToken
 
 TOKEN_KEEPERS = (Role.ADMIN, Role.ENGINEER)
 TEMPLATE = "evals/api_tokens.html"
-NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,16 +27,15 @@ def api_tokens(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"membership": membership, "workspace": workspace, "error": "", "name": ""}
     status = 200
     if request.method == "POST":
-        name = request.POST.get("name", "").strip()
-        if not name:
-            context["error"] = "Give the token a name, such as the system that uses it."
-        elif len(name) > NAME_MAX:
-            context["error"] = f"Keep the name under {NAME_MAX} characters."
-        else:
+        name = request.POST.get("name", "")
+        try:
             token, plain = tokens.create_token(workspace, name, user=request.user)
+        except tokens.TokenNameError as exc:
+            context.update(error=str(exc), name=name.strip())
+            status = 422
+        else:
             context.update(created=token, plain=plain)
-        status = 422 if context["error"] else 201
-        context["name"] = name if context["error"] else ""
+            status = 201
     context["tokens"] = (
         ApiToken.objects.filter(workspace=workspace)
         .select_related("created_by")

@@ -79,3 +79,5 @@ def test_the_command_prints_a_working_token(workspace):
     assert tokens.verify_token(out.getvalue().strip()).workspace == workspace
     with pytest.raises(CommandError, match="No workspace"):
         call_command("create_api_token", "nope", "ci")
+    with pytest.raises(CommandError, match="Give the token a name"):
+        call_command("create_api_token", workspace.slug, "  ")

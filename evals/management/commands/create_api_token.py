@@ -19,8 +19,8 @@ class Command(BaseCommand):
         found = Workspace.objects.filter(slug=workspace).first()
         if found is None:
             raise CommandError(f"No workspace with the slug {workspace!r}.")
-        name = name.strip()
-        if not name or len(name) > 100:
-            raise CommandError("Give the token a name of 1 to 100 characters.")
-        _, plain = tokens.create_token(found, name)
+        try:
+            _, plain = tokens.create_token(found, name)
+        except tokens.TokenNameError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(plain)
