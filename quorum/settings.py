@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -162,7 +163,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_quorum.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+    # runserver (make run, run_all) serves each request on a new thread, and a thread's
+    # persistent connection outlives it: PostgreSQL ran out of connections ("too many
+    # clients"). Under runserver every request closes its connection; gunicorn and the
+    # workers, whose threads live on, keep theirs.
+    RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if RUNSERVER else env_int("DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
