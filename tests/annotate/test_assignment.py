@@ -32,6 +32,19 @@ def test_an_item_is_never_leased_beyond_k(workspace, clinicians):
     assert Item.objects.get().reserved == 2
 
 
+def test_a_reviewer_gets_a_free_item_when_the_first_open_one_is_fully_leased_by_others(
+    workspace, clinicians
+):
+    queue = make_queue(workspace, cohorts=[clinicians], items=3, k=2)
+    first, second, third = (UserFactory() for _ in range(3))
+    taken = claim_next(queue, first)
+    # The second reviewer is sent to the same first candidate: it is now fully leased.
+    assert claim_next(queue, second).item_id == taken.item_id
+    assert Item.objects.get(pk=taken.item_id).reserved == 2
+    free = claim_next(queue, third)
+    assert free is not None and free.item_id != taken.item_id
+
+
 def test_reloading_returns_the_same_lease_with_a_fresh_expiry(workspace, clinicians, reviewer):
     queue = make_queue(workspace, cohorts=[clinicians], items=3, k=1)
     now = timezone.now()

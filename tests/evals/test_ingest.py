@@ -221,6 +221,30 @@ def test_redaction_masks_personal_data_before_storing(source):
     assert log.input_text == "I am [EMAIL], DOB: [DOB], [RECORD], call [PHONE]."
 
 
+def test_redaction_masks_every_message_of_a_chat_log(source):
+    source.redaction = {"emails": True, "phones": True}
+    source.save()
+    messages = [
+        {"role": "system", "content": "You answer patients of clinic +44 20 7946 0958."},
+        {"role": "user", "content": "I am jo@example.com. Is 39C a fever?"},
+        {"role": "assistant", "content": "Yes. Email nurse@clinic.example if it lasts."},
+        {"role": "user", "content": "Thanks, my number is 020 7946 0123."},
+    ]
+    line = log_line(1, input=None, messages=messages, output="Call 07700 900123 today.")
+    report = ingest_lines(source, numbered([line]), parser=Parser(source))
+    assert report.accepted == 1, report
+    log = Log.objects.get()
+    assert [m["content"] for m in log.input_messages] == [
+        "You answer patients of clinic [PHONE].",
+        "I am [EMAIL]. Is 39C a fever?",
+        "Yes. Email [EMAIL] if it lasts.",
+        "Thanks, my number is [PHONE].",
+    ]
+    assert [m["role"] for m in log.input_messages] == ["system", "user", "assistant", "user"]
+    assert log.output == "Call [PHONE] today."
+    assert "@" not in log.input_text and "7946" not in log.input_text
+
+
 def _csv(tmp_path, text: str):
     path = tmp_path / "logs.csv"
     path.write_text(text)
