@@ -13,12 +13,11 @@ snapshot).
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx2
 import pandas as pd
 from django.conf import settings
 from django.core.mail import send_mail
@@ -30,6 +29,7 @@ from annotate.models import Criterion, Item, Judgment
 
 from . import scoring
 from .models import AlertEvent, AlertRule
+from .outbound import pinned_client, redirect_message
 from .urlcheck import UnsafeURL, check_outbound_url
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def notify(event_id: int) -> None:
     if rule.webhook_url:
         try:
             post_webhook(rule.webhook_url, payload(event))
-        except (UnsafeURL, OSError, ValueError) as exc:
+        except (UnsafeURL, OSError, ValueError, httpx2.HTTPError) as exc:
             errors.append(f"webhook: {exc}")
     AlertEvent.objects.filter(pk=event.pk).update(
         notified_at=timezone.now(), notify_error="\n".join(errors)
@@ -257,26 +257,22 @@ def payload(event: AlertEvent) -> dict:
     }
 
 
+class WebhookFailed(ValueError):
+    """The webhook answered with a redirect or an error status."""
+
+
 def post_webhook(url: str, body: dict) -> int:
-    """POST ``body`` as JSON to ``url`` after the outbound address checks."""
+    """POST ``body`` as JSON to ``url``: the address is checked, and checked again and pinned
+    on connecting; a redirect or an error status raises WebhookFailed."""
     allow_private = getattr(settings, "QUORUM_WEBHOOK_ALLOW_PRIVATE", False)
     safe = check_outbound_url(url, allow_private=allow_private)
-    request = urllib.request.Request(  # noqa: S310 - scheme checked by check_outbound_url
-        safe,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "Quorum alerts"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
-        return response.status
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect could point at an address the check refused: treat it as an error."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913
-        raise ValueError(f"the webhook answered with a redirect ({code}); give the final URL")
+    with pinned_client(allow_private=allow_private, timeout=WEBHOOK_TIMEOUT) as client:
+        response = client.post(safe, json=body, headers={"User-Agent": "Quorum alerts"})
+    if response.is_redirect:
+        raise WebhookFailed(redirect_message(response, "the webhook"))
+    if response.status_code >= 400:
+        raise WebhookFailed(f"the webhook answered {response.status_code}")
+    return response.status_code
 
 
 def open_events(workspace_id: int) -> list[AlertEvent]:

@@ -26,6 +26,9 @@ from django.conf import settings
 from annotate.judging import UNKNOWN, validate_answers
 from annotate.models import Criterion, CriterionKind
 
+from .outbound import pinned_client, redirect_message
+from .urlcheck import UnsafeURL
+
 SYSTEM_FIELDS = {"instructions", "criteria"}
 USER_FIELDS = {"input", "output", "model"}
 PAIRWISE_FIELDS = {"input", "output_a", "output_b"}
@@ -65,6 +68,7 @@ class JudgeConfig:
     invalid_answer_retries: int = 2
     price_input_per_mtok: Decimal = Decimal(0)
     price_output_per_mtok: Decimal = Decimal(0)
+    allow_private_network: bool = False
     api_key: str = field(default="", repr=False, compare=False)
 
     @classmethod
@@ -81,6 +85,7 @@ class JudgeConfig:
             invalid_answer_retries=endpoint.invalid_answer_retries,
             price_input_per_mtok=Decimal(endpoint.price_input_per_mtok),
             price_output_per_mtok=Decimal(endpoint.price_output_per_mtok),
+            allow_private_network=endpoint.allow_private_network,
             api_key=api_key,
         )
 
@@ -348,20 +353,29 @@ def redact(text: str, secret: str) -> str:
 
 
 class Caller:
-    """One endpoint's chat completions, with transport retries, backoff and rate limit."""
+    """One endpoint's chat completions, with transport retries, backoff and rate limit.
+
+    Every connection goes to an address checked under the endpoint's network rules, and a
+    redirect is an error (``evals.outbound``).
+    """
 
     def __init__(self, config: JudgeConfig, limiter: RateLimiter | None = None):
         self.config = config
         self.limiter = limiter
+        self.http = pinned_client(
+            allow_private=config.allow_private_network, timeout=config.timeout_seconds
+        )
         self.client = openai.OpenAI(
             base_url=config.base_url,
             api_key=config.api_key or "no-key",
             timeout=config.timeout_seconds,
             max_retries=0,
+            http_client=self.http,
         )
 
     def close(self) -> None:
         self.client.close()
+        self.http.close()
 
     def _detail(self, exc: openai.APIStatusError) -> str:
         message = getattr(exc, "message", "") or ""
@@ -412,11 +426,23 @@ class Caller:
             except openai.InternalServerError as exc:
                 last = f"The endpoint failed ({exc.status_code}): {self._detail(exc)}"
                 retry_after = _retry_after(exc)
+            except UnsafeURL as exc:
+                raise JudgeFault(
+                    "address", f"Refused to connect: {exc}", fatal=True, requests=requests
+                ) from None
             except openai.APITimeoutError:
                 last = f"No answer within {self.config.timeout_seconds:g} s (timed out)."
             except openai.APIConnectionError:
                 last = "The connection failed or was dropped before an answer came."
             except openai.APIStatusError as exc:
+                if exc.response.is_redirect:
+                    message = redirect_message(exc.response, "The judge endpoint")
+                    raise JudgeFault(
+                        "redirect",
+                        redact(message, self.config.api_key),
+                        fatal=True,
+                        requests=requests,
+                    ) from None
                 raise JudgeFault(
                     "bad_request",
                     f"The endpoint refused the request ({exc.status_code}): {self._detail(exc)}",

@@ -6,10 +6,12 @@ Each request takes the next step from the script (or, when the script is empty, 
 - ``{"answers": {...}}``: a valid completion whose content is that JSON
 - ``{"content": "text"}`` / ``{"refusal": "text"}`` / ``{"finish": "length"}``
 - ``{"status": 401, "error": "..."}`` (any status; ``retry_after`` adds the header)
+- ``{"status": 307, "location": "/elsewhere"}``: a redirect
 - ``{"sleep": 1.5, ...}``: wait before answering (for timeouts)
 - ``{"drop": True}``: close the connection without an answer
 
-Every request is recorded (path, headers, JSON body) so tests count them.
+Every request, POST or GET, is recorded (method, path, headers, JSON body) so tests
+count them.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class ScriptedServer:
                 pass
 
             def do_POST(self) -> None:
+                self._handle()
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 try:
@@ -67,6 +75,7 @@ class ScriptedServer:
                 with server.lock:
                     server.requests.append(
                         {
+                            "method": self.command,
                             "path": self.path,
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                             "body": body,
@@ -129,6 +138,8 @@ class ScriptedServer:
             handler.send_header("Content-Length", str(len(data)))
             if "retry_after" in step:
                 handler.send_header("Retry-After", str(step["retry_after"]))
+            if "location" in step:
+                handler.send_header("Location", step["location"])
             handler.end_headers()
             handler.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):

@@ -17,6 +17,7 @@ from evals.models import AlertEvent, AlertRule
 from evals.tasks import check_alerts
 from tests.factories import make_queue
 
+from .fake_dns import HOST, FakeDNS
 from .results_data import DAY0, judge, make_item
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +188,37 @@ def test_a_webhook_to_a_refused_address_is_not_called_and_the_reason_is_kept(
     with django_capture_on_commit_callbacks(execute=True):
         alerts.check_alerts(NOW)
     assert "private address" in AlertEvent.objects.get().notify_error
+
+
+def test_a_webhook_that_redirects_gets_one_request_and_the_reason_is_kept(
+    queue, settings, judge_server, django_capture_on_commit_callbacks
+):
+    settings.QUORUM_WEBHOOK_ALLOW_PRIVATE = True
+    judge_server.script({"status": 307, "location": "/internal-secret"})
+    port = judge_server.httpd.server_address[1]
+    _rule(queue, webhook_url=f"http://127.0.0.1:{port}/hook")
+    _grade(queue, BAD, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.check_alerts(NOW)
+    assert [r["path"] for r in judge_server.requests] == ["/hook"]
+    error = AlertEvent.objects.get().notify_error
+    assert "the webhook answered a redirect (307 to /internal-secret)" in error
+    assert "Quorum does not follow redirects" in error
+
+
+def test_a_webhook_name_that_turns_private_after_the_check_is_never_called(
+    queue, settings, judge_server, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.QUORUM_WEBHOOK_ALLOW_PRIVATE = False
+    dns = FakeDNS(HOST, "93.184.216.34", "127.0.0.1").install(monkeypatch)
+    port = judge_server.httpd.server_address[1]
+    _rule(queue, webhook_url=f"http://{HOST}:{port}/hook")
+    _grade(queue, BAD, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.check_alerts(NOW)
+    assert judge_server.count == 0
+    assert dns.lookups == 2  # the check saw the public address, the connection the private
+    assert "resolves to 127.0.0.1, a private address" in AlertEvent.objects.get().notify_error
 
 
 def test_the_beat_schedule_runs_the_alert_check_task(queue):

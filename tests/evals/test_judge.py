@@ -29,8 +29,10 @@ from evals.judge import (
 )
 from evals.judge_runs import endpoint_config
 from evals.models import JudgeEndpoint
+from evals.urlcheck import check_outbound_url
 from tests.factories import published_rubric
 
+from .fake_dns import HOST, FakeDNS
 from .judge_fixtures import API_KEY
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "Fine."}
@@ -236,6 +238,46 @@ def test_every_fault_ends_as_a_clear_failed_status(
     assert outcome.fatal is fatal
     assert outcome.answers == {}
     assert judge_server.count == len(steps)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "location"),
+    [
+        (307, "/internal-secret"),
+        (308, "/internal-secret"),
+        (302, "http://169.254.169.254/latest/meta-data/"),
+        (303, "/internal-secret"),
+        (301, "http://127.0.0.1:9/v1/chat/completions"),
+    ],
+)
+def test_a_redirect_is_a_fatal_error_and_is_never_followed(
+    caller, criteria, judge_server, status, location
+):
+    judge_server.script({"status": status, "location": location})
+    outcome = judge_item(caller, "", criteria, SUBJECT)
+    assert outcome.status == FAILED and outcome.fatal
+    assert f"The judge endpoint answered a redirect ({status} to {location})" in outcome.reason
+    assert "Quorum does not follow redirects" in outcome.reason
+    assert [r["path"] for r in judge_server.requests] == ["/v1/chat/completions"]
+
+
+@pytest.mark.django_db
+def test_a_name_that_turns_private_after_the_check_is_never_called(
+    judge_endpoint, criteria, judge_server, monkeypatch
+):
+    dns = FakeDNS(HOST, "93.184.216.34", "127.0.0.1").install(monkeypatch)
+    port = judge_server.httpd.server_address[1]
+    judge_endpoint.base_url = check_outbound_url(f"http://{HOST}:{port}/v1")  # public now
+    judge_endpoint.allow_private_network = False
+    made = Caller(endpoint_config(judge_endpoint, with_key=True))
+    outcome = judge_item(made, "", criteria, SUBJECT)
+    made.close()
+    assert outcome.status == FAILED and outcome.fatal
+    assert "Refused to connect" in outcome.reason
+    assert f"{HOST} resolves to 127.0.0.1, a private address" in outcome.reason
+    assert judge_server.count == 0
+    assert dns.lookups == 2
 
 
 @pytest.mark.django_db

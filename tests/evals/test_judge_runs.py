@@ -266,6 +266,22 @@ def test_the_address_is_checked_again_right_before_calling(judge_endpoint, queue
     assert judge_server.count == 0
 
 
+def test_a_redirecting_endpoint_gets_one_request_and_the_item_records_why(
+    judge_endpoint, workspace, judge_server
+):
+    judge_server.script({"status": 307, "location": "/internal-secret"})
+    run = _run(start_run(judge_endpoint, queue=make_queue(workspace, items=2)))
+    assert [r["path"] for r in judge_server.requests] == ["/v1/chat/completions"]
+    result = JudgeResult.objects.get(run=run)
+    message = (
+        "The judge endpoint answered a redirect (307 to /internal-secret); "
+        "Quorum does not follow redirects"
+    )
+    assert result.status == "failed" and message in result.reason
+    assert run.job.status == Job.Status.FAILED and message in run.job.error
+    assert run.stop_reason == JudgeRun.StopReason.FATAL
+
+
 def test_judge_scores_below_a_threshold_give_logs_for_sampling(
     workspace, judge_endpoint, judge_server
 ):

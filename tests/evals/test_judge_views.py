@@ -152,7 +152,7 @@ def test_a_blank_key_field_keeps_the_stored_key(client, admin_user, judge_endpoi
 @pytest.mark.parametrize(
     ("url", "private", "message"),
     [
-        ("http://169.254.169.254/v1", "on", "link-local or metadata"),
+        ("http://169.254.169.254/v1", "on", "a cloud metadata address, never allowed"),
         ("http://127.0.0.1:8000/v1", None, "private address"),
         ("ftp://example.org/v1", "on", "Only http:// and https://"),
     ],
