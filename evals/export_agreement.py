@@ -30,7 +30,7 @@ from django.db import connection
 from psycopg import sql
 
 from .export_pg import _where, filters_read_items
-from .export_shapes import AGREEMENT_KINDS, mean_share, pair_share
+from .export_shapes import mean_share, pair_share
 from .exports import Context
 from .pg_copy import copy_blocks, copy_out
 
@@ -96,8 +96,9 @@ def item_agreements(ctx: Context) -> Iterator[float]:
 
 
 def agreement_keys(ctx: Context) -> list[str]:
-    """The criteria that count towards agreement, in criteria order."""
-    return [c.key for c in ctx.criteria if c.kind in AGREEMENT_KINDS]
+    """The criteria that count towards agreement, in criteria order (then a pairwise
+    judgment's overall preference, ``Context.agreement_criteria``)."""
+    return [c.key for c in ctx.agreement_criteria]
 
 
 def countable_from_columns(ctx: Context) -> bool:
@@ -108,11 +109,7 @@ def countable_from_columns(ctx: Context) -> bool:
     compares. A key whose kind differs between rubric versions is written as text,
     where 3 and 3.0 would differ: such an export counts with ``item_agreements``.
     """
-    return all(
-        ctx.kind_of(criterion.key) == criterion.kind
-        for criterion in ctx.criteria
-        if criterion.kind in AGREEMENT_KINDS
-    )
+    return all(ctx.kind_of(criterion.key) == criterion.kind for criterion in ctx.agreement_criteria)
 
 
 # Up to this many cells (items x distinct answers) the answers are counted in a table;

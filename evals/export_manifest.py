@@ -25,6 +25,13 @@ AGREEMENT_RULE = (
     "simple percent agreement per item: the share of reviewer pairs giving the same answer, "
     "per criterion (free text excluded), averaged over criteria; null with fewer than 2 judgments"
 )
+PAIRWISE_AGREEMENT_RULE = (
+    "; a pairwise item's answer is its overall preference (a, b, tie or both_bad)"
+)
+PAIRWISE_CONSENSUS_RULE = {
+    "preferred": "the adjudicated preference when there is one, else the majority of a, b, "
+    "tie and both_bad; a tie gives null",
+}
 
 
 def _gold_available() -> bool:
@@ -78,11 +85,11 @@ def build_manifest(ctx: Context, tally: Tally, files: list[dict[str, Any]]) -> d
             "reviewers": len(tally.reviewers),
         },
         "agreement": {
-            "method": AGREEMENT_RULE,
+            "method": AGREEMENT_RULE + (PAIRWISE_AGREEMENT_RULE if ctx.pairwise else ""),
             "items_with_agreement": tally.agreement_items,
             "mean_item_agreement": None if mean is None else round(mean, 6),
         },
-        "consensus": CONSENSUS_RULE,
+        "consensus": CONSENSUS_RULE | (PAIRWISE_CONSENSUS_RULE if ctx.pairwise else {}),
         "files": files,
     }
 

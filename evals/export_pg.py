@@ -12,7 +12,9 @@ answer expressions defined here.
 
 It applies when nothing needs per-item Python logic: no minimum agreement, no
 adjudicated-only filter, and no judgment edited after the snapshot (those take
-the row-by-row path, which reads earlier revisions).
+the row-by-row path, which reads earlier revisions). Pairwise judgments get their
+columns (``export_pairwise``) from ``pair_answers``; an export holding judgments of
+both rubric and pairwise queues takes the row-by-row path too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from psycopg import sql
 from annotate.models import CriterionKind, Queue
 
 from . import jobs
+from .export_pairwise import PREFERENCE_PREFIX, PREFERENCES
 from .export_writers import FORMULA_STARTS, neutralize
 from .exports import Context, ExportSpec, gold_field
 from .pg_copy import copy_blocks
@@ -117,8 +120,12 @@ def _json_text(expr: str, csv: bool) -> str:
     )
 
 
+def _literal(value: str) -> str:
+    return sql.Literal(value).as_string(connection.connection)
+
+
 def _answer(key: str, kind: str, fmt: str) -> str:
-    value = sql.Literal(key).as_string(connection.connection)
+    value = _literal(key)
     if fmt == "jsonl":
         if kind in (CriterionKind.FREE_TEXT,):
             # Non-string values in a text column are written as their JSON text.
@@ -137,6 +144,60 @@ def _answer(key: str, kind: str, fmt: str) -> str:
     if kind == CriterionKind.LIKERT:
         return f"(j.answers->>{value})"
     return _text(f"(j.answers->>{value})", fmt == "csv")
+
+
+def pair_answers(ctx: Context, fmt: str, items: bool = True) -> list[tuple[str, str]]:
+    """(column, SQL) of ``export_pairwise.judgment_columns``, computed as it computes them.
+
+    ``preferred_model_name`` and ``preferred_model_version`` read the item's columns as
+    ``_items`` makes them (``i.out_*``); without ``items`` (the Parquet path, which joins
+    the items in Arrow) they are left out.
+    """
+    choice = "(j.answers->>'preference')"
+    known = ", ".join(_literal(p) for p in PREFERENCES)
+    side = "j.answers->'a_on_left'"
+    strength = "j.answers->'strength'"
+    whole = f"jsonb_typeof({strength}) = 'number' AND ({strength})::text ~ '^-?[0-9]+$'"
+    columns = [("preferred", f"CASE WHEN {choice} IN ({known}) THEN {choice} END")]
+    if items:
+        for name in ("model_name", "model_version"):
+            columns.append(
+                (
+                    f"preferred_{name}",
+                    f"CASE {choice} WHEN 'a' THEN i.out_{name} WHEN 'b' THEN i.out_{name}_b END",
+                )
+            )
+    columns += [
+        ("shown_left", f"CASE {side} WHEN 'true'::jsonb THEN 'a' WHEN 'false'::jsonb THEN 'b' END"),
+        (
+            "preferred_side",
+            f"CASE WHEN {choice} IN ('a', 'b') AND jsonb_typeof({side}) = 'boolean' THEN "
+            f"CASE WHEN ({choice} = 'a') = ({side} = 'true'::jsonb) THEN 'left' ELSE 'right' END "
+            "END",
+        ),
+        (
+            "strength",
+            f"CASE WHEN {whole} THEN {strength if fmt == 'jsonl' else f'({strength})::text'} END",
+        ),
+        ("rationale", _rationale(fmt)),
+    ]
+    for key in ctx.preference_keys:
+        found = f"j.answers->'criteria'->{_literal(key)}"
+        text = f"(CASE WHEN jsonb_typeof({found}) = 'string' THEN {found} #>> '{{}}' END)"
+        columns.append((PREFERENCE_PREFIX + key, _text(text, fmt == "csv")))
+    return columns
+
+
+def _rationale(fmt: str) -> str:
+    """A free-text answer, but a JSON null is null here (a criterion's answer is never
+    null: a blank one is left out, while a rationale is always stored)."""
+    if fmt != "jsonl":
+        return _answer("rationale", CriterionKind.FREE_TEXT, fmt)
+    rationale = "j.answers->'rationale'"
+    return (
+        f"CASE jsonb_typeof({rationale}) WHEN 'string' THEN {rationale} "
+        f"WHEN 'null' THEN NULL ELSE to_jsonb(({rationale})::text) END"
+    )
 
 
 def _range(column: str, item_range: tuple[int | None, int | None]) -> sql.Composable:
@@ -168,6 +229,11 @@ def _items(
         f"{_json_text('metadata', csv)} AS out_metadata",
         "model_version",
     ]
+    if ctx.pairwise:
+        columns += [
+            f"{_text(name, csv)} AS out_{name}"
+            for name in ("output_b", "model_name_b", "model_version_b")
+        ]
     gold = gold_field()
     if gold:
         columns.append(sql.Identifier(gold).as_string(connection.connection))
@@ -207,18 +273,27 @@ def select_sql(
 
     reviewers = ctx.reviewers.items()
     queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", "name"))
+    if ctx.mixed:
+        raise UseRowPath("judgments of rubric and pairwise queues")
+    # Item columns are made once per item, in ``_items`` (CSV: already neutralized).
+    outputs = [
+        ("output", "i.out_output"),
+        ("model_name", "i.out_model_name"),
+        ("model_version", "i.out_model_version"),
+    ]
+    if ctx.pairwise:
+        outputs = [(f"{name}_a", expr) for name, expr in outputs] + [
+            (f"{name}_b", f"i.out_{name}_b") for name in ("output", "model_name", "model_version")
+        ]
 
     columns = [
         ("judgment_id", "j.id"),
         ("item_id", "j.item_id"),
         ("queue_id", "j.queue_id"),
         ("queue", lookup("j.queue_id", queues)),
-        # Item columns are made once per item, in ``_items`` (CSV: already neutralized).
         ("input_text", "i.out_input_text"),
         ("input_messages", "i.out_input_messages"),
-        ("output", "i.out_output"),
-        ("model_name", "i.out_model_name"),
-        ("model_version", "i.out_model_version"),
+        *outputs,
         ("item_metadata", "i.out_metadata"),
         ("reviewer", lookup("j.reviewer_id", {k: r.label for k, r in reviewers})),
         ("cohorts", lookup("j.reviewer_id", {k: r.cohorts for k, r in reviewers})),
@@ -235,6 +310,8 @@ def select_sql(
     for criterion in ctx.criteria:
         kind = ctx.kind_of(criterion.key)
         columns.append((f"answer_{criterion.key}", _answer(criterion.key, kind, fmt)))
+    if ctx.pairwise:
+        columns += pair_answers(ctx, fmt)
     select = sql.SQL(", ").join(
         sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name)) for name, expr in columns
     )

@@ -35,7 +35,9 @@ from psycopg import sql
 from annotate.models import Queue
 
 from .export_agreement import ChunkAgreement, agreement_keys, countable_from_columns
-from .export_pg import UseRowPath
+from .export_pairwise import PAIR_JUDGMENT_COLUMNS
+from .export_pg import UseRowPath, pair_answers
+from .export_shapes import JUDGMENT_COLUMNS
 from .exports import BATCH_ROWS, Context, reviewer_map
 from .pg_arrow import (
     Fields,
@@ -76,23 +78,40 @@ ITEM_FIELDS = [
     ("model_version", "i.model_version", pa.string()),
     ("item_metadata", "i.metadata::text", pa.string()),
 ]
+PAIR_ITEM_FIELDS = [
+    ("output_b", "i.output_b", pa.string()),
+    ("model_name_b", "i.model_name_b", pa.string()),
+    ("model_version_b", "i.model_version_b", pa.string()),
+]
 
 
 # --- Reading ----------------------------------------------------------------------------
 
 
 def judgment_fields(ctx: Context) -> Fields:
-    return JUDGMENT_FIELDS + answer_fields(ctx, [criterion.key for criterion in ctx.criteria])
+    fields = JUDGMENT_FIELDS + answer_fields(ctx, [criterion.key for criterion in ctx.criteria])
+    if not ctx.pairwise:
+        return fields
+    types = dict(PAIR_JUDGMENT_COLUMNS)  # preference_<key>: text
+    fields = fields + [
+        (name, expr, types.get(name, pa.string()))
+        for name, expr in pair_answers(ctx, "parquet", items=False)
+    ]
+    # The overall preference as the agreement counts it (every value, as stored).
+    missing = [key for key in agreement_keys(ctx) if f"answer_{key}" not in {f[0] for f in fields}]
+    return fields + answer_fields(ctx, missing)
 
 
-def _items_sql(queue_ids: list[int], bounds) -> sql.Composable:
+def item_fields(ctx: Context) -> Fields:
+    return ITEM_FIELDS + PAIR_ITEM_FIELDS if ctx.pairwise else ITEM_FIELDS
+
+
+def _items_sql(queue_ids: list[int], bounds, fields: Fields = ITEM_FIELDS) -> sql.Composable:
     """The queues' items from ``bounds[0]`` to ``bounds[1]``: read at the same time as
     their judgments (the ones no judgment of the export names are left out in Arrow)."""
     return sql.SQL(
         "SELECT {} FROM annotate_item i WHERE i.queue_id = ANY({}) AND i.id BETWEEN {} AND {}"
-    ).format(
-        select(ITEM_FIELDS), sql.Literal(queue_ids), sql.Literal(bounds[0]), sql.Literal(bounds[1])
-    )
+    ).format(select(fields), sql.Literal(queue_ids), sql.Literal(bounds[0]), sql.Literal(bounds[1]))
 
 
 # --- Assembling and writing -------------------------------------------------------------
@@ -212,7 +231,31 @@ def _assemble(
         judgments["updated_at"],
         *(judgments[name] for name in answers),
     ]
+    if "preferred" in schema.names:
+        return _with_pairs(judgments, items, index, columns, schema)
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _with_pairs(
+    judgments: pa.Table, items: pa.Table, index, columns: list, schema: pa.Schema
+) -> pa.Table:
+    """A pairwise export's table: ``columns`` as a rubric export has them (with output A
+    as ``output``), the pair's columns put in their places (see ``export_pairwise``)."""
+    named = dict(zip((name for name, _ in JUDGMENT_COLUMNS), columns, strict=False))
+    for name in ("output", "model_name", "model_version"):
+        named[f"{name}_a"] = named.pop(name)
+        named[f"{name}_b"] = items[f"{name}_b"].take(index)
+    choice = judgments["preferred"]
+    for name in ("model_name", "model_version"):
+        named[f"preferred_{name}"] = pc.if_else(
+            pc.equal(choice, "a"),
+            named[f"{name}_a"],
+            pc.if_else(pc.equal(choice, "b"), named[f"{name}_b"], pa.scalar(None, pa.string())),
+        )
+    return pa.Table.from_arrays(
+        [named[name] if name in named else judgments[name] for name in schema.names],
+        schema=schema,
+    )
 
 
 def write(
@@ -232,10 +275,13 @@ def write(
     parses and assembles, and the writer's thread encodes. Raises ``UseRowPath`` when
     the export needs the row-by-row path.
     """
+    if ctx.mixed:
+        raise UseRowPath("judgments of rubric and pairwise queues")
     queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("id", "name"))
     queue_ids = sorted(queues)
     maps = _Maps(ctx, queues)
     fields = judgment_fields(ctx)
+    items_fields = item_fields(ctx)
     answers = [f"answer_{criterion.key}" for criterion in ctx.criteria]
     agreement = ChunkAgreement(agreement_keys(ctx))
     countable = countable_from_columns(ctx)
@@ -262,7 +308,9 @@ def write(
         judgments = copy_csv(judgments_sql(ctx, fields, queue_ids, bounds))
         return (
             database.submit(copy_out, conn, judgments),
-            items_database.submit(read_items, copy_csv(_items_sql(queue_ids, bounds))),
+            items_database.submit(
+                read_items, copy_csv(_items_sql(queue_ids, bounds, items_fields))
+            ),
         )
 
     failed = True
@@ -272,7 +320,7 @@ def write(
             judgments_coming, items_coming = coming
             judgments = parse(judgments_coming.result(), fields)
             coming = ask(chunks.next(size))
-            items = parse(items_coming.result(), ITEM_FIELDS)
+            items = parse(items_coming.result(), items_fields)
             if not judgments.num_rows:
                 continue
             judgments = sorted_by(judgments, ["item_id", "judgment_id"])

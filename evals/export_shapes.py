@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from annotate.models import Criterion, CriterionKind, RubricVersion
 
+from . import export_pairwise as pairwise
+from .export_pairwise import PREFERENCES, preference_consensus
 from .export_writers import json_text
 
 if TYPE_CHECKING:
@@ -185,7 +187,32 @@ def _answer_value(value: Any, kind: str) -> Any:
     return value
 
 
-def _item_cells(row: Row) -> list[Any]:
+def item_columns(ctx: Context) -> list[tuple[str, pa.DataType]]:
+    """``ITEM_COLUMNS`` with the outputs of the kinds of queue the export holds (a rubric
+    export's are ``ITEM_COLUMNS``; see ``export_pairwise``)."""
+    if not ctx.pairwise:
+        return ITEM_COLUMNS
+    return ITEM_COLUMNS[:5] + pairwise.output_columns(ctx) + ITEM_COLUMNS[-1:]
+
+
+def judgment_columns(ctx: Context) -> list[tuple[str, pa.DataType]]:
+    """``JUDGMENT_COLUMNS`` with ``item_columns``."""
+    if not ctx.pairwise:
+        return JUDGMENT_COLUMNS
+    return JUDGMENT_COLUMNS[:1] + item_columns(ctx) + JUDGMENT_COLUMNS[1 + len(ITEM_COLUMNS) :]
+
+
+def _item_cells(row: Row, ctx: Context | None = None) -> list[Any]:
+    if ctx is not None and ctx.pairwise:
+        return [
+            row.item_id,
+            row.queue_id,
+            row.queue,
+            row.input_text,
+            json_text(row.input_messages or []),
+            *pairwise.output_cells(row, ctx),
+            json_text(row.metadata or {}),
+        ]
     return [
         row.item_id,
         row.queue_id,
@@ -199,12 +226,15 @@ def _item_cells(row: Row) -> list[Any]:
     ]
 
 
-def _judgment_cells(row: Row, ctx: Context, versions: dict[int, RubricVersion]) -> list[Any]:
+def _judgment_cells(
+    row: Row, ctx: Context, versions: dict[int, RubricVersion], outputs: bool = False
+) -> list[Any]:
+    """The judgment's columns; with ``outputs``, its item's as ``item_columns`` has them."""
     reviewer = ctx.reviewers[row.reviewer_id]
     version = versions[row.rubric_version_id]
     return [
         row.id,
-        *_item_cells(row),
+        *_item_cells(row, ctx if outputs else None),
         reviewer.label,
         reviewer.cohorts,
         version.rubric.name,
@@ -236,10 +266,12 @@ class JudgmentsShape(Shape):
         answers = [
             (f"answer_{c.key}", ANSWER_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
         ]
-        return pa.schema(JUDGMENT_COLUMNS + answers)
+        return pa.schema(judgment_columns(self.ctx) + answers + pairwise.judgment_columns(self.ctx))
 
     def rows(self, group, agreement, override):
         kinds = [self.ctx.kind_of(c.key) for c in self.criteria]
+        if self.ctx.pairwise:
+            return [self._row(row, kinds) for row in group]
         return [
             _judgment_cells(row, self.ctx, self.versions)
             + [
@@ -247,6 +279,20 @@ class JudgmentsShape(Shape):
                 for c, kind in zip(self.criteria, kinds, strict=True)
             ]
             for row in group
+        ]
+
+    def _row(self, row: Row, kinds: list[str]) -> list[Any]:
+        """A row of an export that holds pairwise judgments (their answers are not
+        criteria's: ``export_pairwise`` writes them)."""
+        pair = row.queue_id in self.ctx.pairwise_queues
+        answers = [
+            None if pair else _answer_value(row.answers.get(c.key), kind)
+            for c, kind in zip(self.criteria, kinds, strict=True)
+        ]
+        return [
+            *_judgment_cells(row, self.ctx, self.versions, outputs=True),
+            *answers,
+            *pairwise.judgment_cells(row, self.ctx),
         ]
 
 
@@ -287,8 +333,10 @@ class ItemsShape(Shape):
         consensus_columns = [
             (f"consensus_{c.key}", CONSENSUS_TYPES[self.ctx.kind_of(c.key)]) for c in self.criteria
         ]
+        if self.ctx.pairwise:
+            consensus_columns.append(("consensus_preferred", pa.string()))
         return pa.schema(
-            ITEM_COLUMNS
+            item_columns(self.ctx)
             + [
                 ("judgments", pa.int64()),
                 ("agreement", pa.float64()),
@@ -298,6 +346,12 @@ class ItemsShape(Shape):
         )
 
     def rows(self, group, agreement, override):
+        first = group[0]
+        if self.ctx.pairwise and first.queue_id in self.ctx.pairwise_queues:
+            values = [None] * len(self.criteria)
+            values.append(pairwise.consensus_preferred(group, override))
+            cells = _item_cells(first, self.ctx)
+            return [[*cells, len(group), agreement, override is not None, *values]]
         values = []
         for criterion in self.criteria:
             if override is not None and criterion.key in override:
@@ -307,7 +361,10 @@ class ItemsShape(Shape):
             else:
                 value = consensus(group, criterion)
             values.append(value)
-        return [[*_item_cells(group[0]), len(group), agreement, override is not None, *values]]
+        if self.ctx.pairwise:
+            values.append(None)
+        cells = _item_cells(first, self.ctx)
+        return [[*cells, len(group), agreement, override is not None, *values]]
 
 
 class SftShape(Shape):
@@ -335,7 +392,6 @@ class SftShape(Shape):
 
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-PREFERENCES = ("a", "b", "tie", "both_bad")
 PREFERENCE_SCHEMA = pa.schema(
     [
         ("item_id", pa.int64()),
@@ -345,7 +401,8 @@ PREFERENCE_SCHEMA = pa.schema(
         ("label", pa.string()),
         ("judgments", pa.int64()),
         ("agreement", pa.float64()),
-        ("model_version", pa.string()),
+        ("chosen_model_version", pa.string()),
+        ("rejected_model_version", pa.string()),
     ]
 )
 
@@ -359,24 +416,13 @@ def prompt_messages(row: Row) -> list[dict[str, str]]:
     return messages or [{"role": "user", "content": row.input_text}]
 
 
-def preference_consensus(group: Sequence[Row]) -> tuple[str | None, float | None]:
-    """The majority preference of an item's judgments (None on a tie) and its share."""
-    votes = [row.answers.get("preference") for row in group]
-    votes = [v for v in votes if v in PREFERENCES]
-    if not votes:
-        return None, None
-    counts = Counter(votes).most_common()
-    if len(counts) > 1 and counts[0][1] == counts[1][1]:
-        return None, None
-    return counts[0][0], counts[0][1] / len(votes)
-
-
 class PreferenceShape(Shape):
     """Pairs for reward models and DPO: prompt, chosen, rejected (TRL's conversational form).
 
     ``a`` is the item's ``output`` and ``b`` its ``output_b``. Items without a second
     output or without a majority are left out; ties and both-bad are left out unless
     ``keep_ties``, in which case chosen is ``a``, rejected ``b`` and ``label`` says so.
+    ``chosen_model_version`` and ``rejected_model_version`` follow chosen and rejected.
     """
 
     def schema(self) -> pa.Schema:
@@ -391,9 +437,9 @@ class PreferenceShape(Shape):
             label = override["preference"]
         if label is None or (label in ("tie", "both_bad") and not self.ctx.spec.keep_ties):
             return []
-        a = [{"role": "assistant", "content": first.output}]
-        b = [{"role": "assistant", "content": first.output_b}]
-        chosen, rejected = (b, a) if label == "b" else (a, b)
+        a = ([{"role": "assistant", "content": first.output}], first.model_version)
+        b = ([{"role": "assistant", "content": first.output_b}], first.model_version_b)
+        (chosen, chosen_version), (rejected, rejected_version) = (b, a) if label == "b" else (a, b)
         return [
             [
                 first.item_id,
@@ -403,7 +449,8 @@ class PreferenceShape(Shape):
                 label,
                 len(group),
                 None if share is None else round(share, 6),
-                first.model_version,
+                chosen_version,
+                rejected_version,
             ]
         ]
 

@@ -12,6 +12,8 @@ Consensus per item: the adjudicated answer when there is one (``consensus_overri
 the adjudication hook), else the majority for categories and pass/fail (a tie gives
 null) and the median for scales and numbers. Per-item agreement is simple percent
 agreement: the share of agreeing reviewer pairs per criterion, averaged over criteria.
+Pairwise judgments have columns of their own and their preference counts as the
+criterion (``export_pairwise``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cached_property
 from itertools import groupby
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,9 +46,12 @@ from annotate.models import (
     RubricVersion,
     Workspace,
 )
+from annotate.text import text_problem
 
 from .export_manifest import build_manifest, render_readme
+from .export_pairwise import PREFERENCE_ANSWER, PREFERENCE_KEY
 from .export_shapes import (
+    AGREEMENT_KINDS,
     SHAPE_CLASSES,
     consensus,
     item_agreement,
@@ -81,6 +87,7 @@ SHAPE_FORMATS = {
 }
 BATCH_ROWS = 5000
 DEFAULT_SFT_THRESHOLD = 0.8
+MAX_ID = 2**63 - 1
 
 
 class ExportError(ValueError):
@@ -161,9 +168,12 @@ def _int_list(value: Any, name: str) -> list[int]:
     if not isinstance(value, list | tuple):
         raise ExportError(f"{name} must be a list of ids.")
     try:
-        return sorted({int(v) for v in value})
+        ids = sorted({int(v) for v in value})
     except (TypeError, ValueError):
         raise ExportError(f"{name} must be a list of ids.") from None
+    if ids and not 1 <= ids[0] <= ids[-1] <= MAX_ID:  # a database could not compare others
+        raise ExportError(f"{name} must be a list of ids.")
+    return ids
 
 
 def _str_list(value: Any, name: str) -> list[str]:
@@ -173,6 +183,9 @@ def _str_list(value: Any, name: str) -> list[str]:
         value = value.split(",")
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ExportError(f"{name} must be a list of strings.")
+    for v in value:
+        if problem := text_problem(v):
+            raise ExportError(f"{name}: {v!r} {problem}.")
     return sorted({v.strip() for v in value if v.strip()})
 
 
@@ -181,7 +194,7 @@ def _time(value: Any, name: str) -> datetime | None:
         return None
     try:
         return parse_time(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # overflow: year 1 with an offset
         raise ExportError(f"{name} must be an ISO 8601 time.") from None
 
 
@@ -394,6 +407,11 @@ class Row:
     updated_at: datetime
     answers: dict[str, Any]
     output_b: str | None = None
+    model_name_b: str | None = None
+    model_version_b: str | None = None
+
+
+PAIR_ROW_FIELDS = ("item__output_b", "item__model_name_b", "item__model_version_b")
 
 
 def has_output_b() -> bool:
@@ -402,7 +420,7 @@ def has_output_b() -> bool:
 
 
 def row_fields() -> tuple[str, ...]:
-    return (*ROW_FIELDS, "item__output_b") if has_output_b() else ROW_FIELDS
+    return (*ROW_FIELDS, *PAIR_ROW_FIELDS) if has_output_b() else ROW_FIELDS
 
 
 def _as_of_snapshot(rows: list[Row], snapshot: datetime) -> None:
@@ -457,20 +475,70 @@ class Context:
     reviewers: dict[int, Reviewer]
     # Judgments and distinct items selected (PostgreSQL only: read in the same scan).
     counts: dict[str, int] | None = None
+    # The exported pairwise queues (none unless some of their judgments are selected: a
+    # rubric export), whether rubric queues' judgments are selected too, the pairwise
+    # queues' rubric versions, and those no exported rubric queue shares (their criteria
+    # get no answer column).
+    pairwise_queues: frozenset[int] = frozenset()
+    rubric_rows: bool = True
+    pairwise_versions: frozenset[int] = frozenset()
+    pairwise_only_versions: frozenset[int] = frozenset()
+
+    @property
+    def pairwise(self) -> bool:
+        return bool(self.pairwise_queues)
+
+    @property
+    def mixed(self) -> bool:
+        """Judgments of both kinds of queue: written row by row."""
+        return self.pairwise and self.rubric_rows
+
+    def _answer_versions(self) -> list[RubricVersion]:
+        return [v for v in self.versions if v.pk not in self.pairwise_only_versions]
 
     @property
     def criteria(self) -> list[Criterion]:
-        """Criteria across versions, one per key, in version then position order."""
+        """Criteria across versions, one per key, in version then position order.
+
+        The criteria of rubric judgments' answers: a version only pairwise queues use
+        has none (a pairwise judgment answers with a preference, ``export_pairwise``).
+        """
         seen: dict[str, Criterion] = {}
-        for version in self.versions:
+        for version in self._answer_versions():
             for criterion in self.criteria_by_version[version.pk]:
                 seen.setdefault(criterion.key, criterion)
         return list(seen.values())
 
+    @cached_property
+    def preference_keys(self) -> list[str]:
+        """The criteria pairwise judgments give a preference on, one per key, in order."""
+        keys: dict[str, None] = {}
+        for version in self.versions:
+            if version.pk in self.pairwise_versions:
+                for criterion in self.criteria_by_version[version.pk]:
+                    if criterion.pairwise_preference:
+                        keys.setdefault(criterion.key)
+        return list(keys)
+
+    @property
+    def agreement_criteria(self) -> list[Any]:
+        """What the per-item agreement counts, in order: the criteria of the agreement
+        kinds, then a pairwise judgment's overall preference (as the queue's agreement
+        report counts it)."""
+        counted: list[Any] = [c for c in self.criteria if c.kind in AGREEMENT_KINDS]
+        if self.pairwise and PREFERENCE_KEY not in {c.key for c in counted}:
+            counted.append(PREFERENCE_ANSWER)
+        return counted
+
     def kind_of(self, key: str) -> str:
         kinds = {
-            c.kind for v in self.versions for c in self.criteria_by_version[v.pk] if c.key == key
+            c.kind
+            for v in self._answer_versions()
+            for c in self.criteria_by_version[v.pk]
+            if c.key == key
         }
+        if not kinds and self.pairwise and key == PREFERENCE_KEY:
+            return PREFERENCE_ANSWER.kind
         return kinds.pop() if len(kinds) == 1 else CriterionKind.FREE_TEXT
 
 
@@ -526,7 +594,36 @@ def build_context(workspace: Workspace, spec: ExportSpec, scan: bool = True) -> 
     ):
         criteria[criterion.rubric_version_id].append(criterion)
     reviewers = reviewer_map(workspace, reviewer_ids, names=spec.reviewer_names)
-    return Context(workspace, spec, versions, criteria, reviewers, counts)
+    return Context(
+        workspace, spec, versions, criteria, reviewers, counts, **_queue_kinds(workspace, spec, qs)
+    )
+
+
+def _queue_kinds(workspace: Workspace, spec: ExportSpec, qs: QuerySet) -> dict[str, Any]:
+    """Context fields saying which kinds of queue the selected judgments come from.
+
+    One look at the workspace's queues; only when pairwise queues are among the
+    exported ones, an index lookup per kind for a selected judgment.
+    """
+    queues = Queue.objects.filter(workspace=workspace)
+    if spec.filters.queue_ids:
+        queues = queues.filter(pk__in=spec.filters.queue_ids)
+    by_kind: dict[str, dict[int, int]] = {Queue.Kind.RUBRIC: {}, Queue.Kind.PAIRWISE: {}}
+    for pk, kind, version_id in queues.values_list("pk", "kind", "rubric_version_id"):
+        by_kind.setdefault(kind, {})[pk] = version_id
+    pairs, rubric = by_kind[Queue.Kind.PAIRWISE], by_kind[Queue.Kind.RUBRIC]
+    if not pairs or not qs.filter(queue_id__in=list(pairs)).exists():
+        return {}
+    rubric_rows = bool(rubric) and qs.filter(queue_id__in=list(rubric)).exists()
+    # A queue's rubric version never changes once it has items, so it is its judgments'.
+    pair_versions = frozenset(pairs.values())
+    shared = set(rubric.values()) if rubric_rows else set()
+    return {
+        "pairwise_queues": frozenset(pairs),
+        "rubric_rows": rubric_rows,
+        "pairwise_versions": pair_versions,
+        "pairwise_only_versions": pair_versions - shared,
+    }
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -610,10 +707,11 @@ def write_export(
             writer.write({name: columns[i] for i, name in enumerate(schema.names)})
         pending, pending_rows = [], 0
 
+    counted = ctx.agreement_criteria
     try:
         for group in iter_item_groups(workspace, spec, chunk_size=batch_rows):
             read += len(group)
-            agreement = item_agreement(group, ctx.criteria)
+            agreement = item_agreement(group, counted)
             minimum = spec.filters.min_agreement
             if minimum is not None and (agreement is None or agreement < minimum):
                 continue
@@ -643,10 +741,13 @@ def _write_fast(
 
     if not export_pg.applies(spec):
         return None
+    first = build_context(workspace, spec, scan=False)
+    if first.mixed:
+        return None  # rows of both kinds of queue: each row's columns differ
     if spec.format == "parquet":
         from . import export_pg_parquet
 
-        ctx = build_context(workspace, spec, scan=False)
+        ctx = first
         schema = SHAPE_CLASSES[spec.shape](ctx).schema()
         try:
             seen = export_pg_parquet.write(ctx, schema, path, progress, batch_rows)
@@ -664,7 +765,7 @@ def _write_fast(
     # The agreement needs only the criteria (an index lookup per rubric version), so
     # it starts before the scan that finds the reviewers and counts the rows.
     try:
-        (ctx, digest), agreement = with_agreement(build_context(workspace, spec, scan=False), write)
+        (ctx, digest), agreement = with_agreement(first, write)
     except export_pg.UseRowPath:
         return None
     counts = ctx.counts or {"rows": 0, "items": 0}

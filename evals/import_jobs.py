@@ -56,13 +56,15 @@ def record_import(
         user,
         "judgments.import",
         queue,
-        f"{filename[:150]}: {result.created} judgments created, {result.refused} rows refused",
+        f"{filename[:150]}: {result.created} judgments created, {result.duplicate} duplicates, "
+        f"{result.refused} rows refused",
         filename=filename[:200],
         format=fmt,
         rows=result.rows,
         created=result.created,
         items_created=result.items_created,
         reviewers_created=result.reviewers_created,
+        duplicate=result.duplicate,
         refused=result.refused,
         **extra,
     )

@@ -1,18 +1,25 @@
 """Importing judgments a team already has, in the export's own judgments shape.
 
 ``import_judgments(queue, path, fmt)`` reads a CSV, JSONL or Parquet file whose
-columns are those of the judgments export (``answer_<key>`` per criterion), checks
-every row against the queue's rubric version, and records the good rows:
+columns are those of the judgments export, checks every row against the queue's
+rubric version, and records the good rows:
 
-- items are matched on their content (input, messages, output, model, version,
+- a rubric queue reads ``output``, ``model_name``, ``model_version`` and an
+  ``answer_<key>`` per criterion; a pairwise queue reads the pair (``output_a``,
+  ``model_name_a``, ..., ``output_b``, ...) and the preference (``preferred``,
+  ``shown_left``, ``strength``, ``rationale``, ``preference_<key>``), checked as a
+  reviewer's answer is (``annotate.pairwise.validate_pairwise``);
+- items are matched on their content (input, messages, output(s), models, versions,
   metadata) within the queue and created when missing;
 - reviewers are matched on their label: an existing member's pseudonym, or an
   earlier imported reviewer; otherwise an inactive user with an unusable password,
   ``imported-<hash>``, is created with a reviewer membership and the row's cohorts.
 
-Bad rows are reported with their row number and message and skip nothing else.
-Importing the same file twice adds nothing: a reviewer's judgment on an item
-exists once. Imported judgments are ordinary judgments and count in agreement.
+Every row is counted once: created, duplicate (the reviewer already has this very
+judgment on the item, e.g. the same file imported again) or refused (a bad row,
+reported with its number and message; it skips nothing else). A reviewer's judgment
+on an item exists once, so a row that differs from it is refused, never overwrites
+it. Imported judgments are ordinary judgments and count in agreement.
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ from django.db.models import F
 
 from annotate.items import add_items
 from annotate.judging import UNKNOWN, validate_answers
-from annotate.models import Cohort, Item, Judgment, Membership, Queue, Role
+from annotate.models import Cohort, Criterion, Item, Judgment, Membership, Queue, Role
+from annotate.pairs import PairError, pair_fields
+from annotate.pairwise import to_screen, validate_pairwise
+from annotate.text import nested_text_problem
 
+from .export_pairwise import PREFERENCE_PREFIX, PREFERENCES
 from .export_writers import canonical_json, parse_time, unneutralize
 from .exports import pseudonym
 from .models import ImportedReviewer
@@ -65,6 +76,7 @@ class ImportResult:
     created: int = 0
     items_created: int = 0
     reviewers_created: int = 0
+    duplicate: int = 0  # rows whose judgment is already there, answers and all
     refused: int = 0  # every bad row; ``errors`` lists the first MAX_ERRORS of them
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -79,6 +91,7 @@ class ImportResult:
             "created": self.created,
             "items_created": self.items_created,
             "reviewers_created": self.reviewers_created,
+            "duplicate": self.duplicate,
             "refused": self.refused,
             "errors": self.errors,
         }
@@ -131,6 +144,49 @@ def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 READERS = {"csv": _csv_rows, "jsonl": _jsonl_rows, "parquet": _parquet_rows}
+# The columns a file must have to be in the judgments shape of a queue of each kind.
+REQUIRED_COLUMNS = {
+    Queue.Kind.RUBRIC: ("output", "reviewer"),
+    Queue.Kind.PAIRWISE: ("output_a", "output_b", "reviewer", "preferred"),
+}
+
+
+def _columns(path: Path, fmt: str) -> list[str] | None:
+    """The file's column names: its CSV header or Parquet schema (JSONL lines name their own)."""
+    if fmt == "parquet":
+        try:
+            return pq.read_schema(str(path)).names
+        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+            raise ImportFileError("The file is not a Parquet file.") from exc
+    if fmt != "csv":
+        return None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("The file is not UTF-8 text.") from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"The CSV file cannot be read: {exc}") from exc
+
+
+def check_columns(queue: Queue, path: Path, fmt: str) -> None:
+    """Refuse a file whose header lacks what every row of the queue's kind needs (a file
+    in another shape, or not a table at all) as a whole, instead of each of its rows."""
+    columns = _columns(path, fmt)
+    if columns is None:
+        # JSONL lines name their own columns; but a file without one JSON object is junk.
+        if not any(not row.get("__invalid__") for row in read_rows(path, fmt)):
+            raise ImportFileError("No line of the file is a JSON object: it is not JSONL.")
+        return
+    if not columns:
+        raise ImportFileError("The CSV file has no header row.")
+    missing = [name for name in REQUIRED_COLUMNS[queue.kind] if name not in columns]
+    if missing:
+        raise ImportFileError(
+            f"The file is not in the judgments shape of a {queue.kind} queue: it has no "
+            + ", ".join(missing)
+            + (" columns." if len(missing) > 1 else " column.")
+        )
 
 
 def read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
@@ -188,24 +244,32 @@ def _int(value: Any, default: int, name: str) -> int:
     return number
 
 
-def parse_row(number: int, raw: dict[str, Any], criteria) -> Parsed:
-    """One file row checked against the rubric. Raises ValueError with the row's problem."""
-    if raw.get("__invalid__"):
-        raise ValueError("This line is not a JSON object.")
-    output = _text(raw.get("output"))
-    if not output.strip():
-        raise ValueError("output is missing.")
+def _reviewer(raw: dict[str, Any]) -> str:
     reviewer = _text(raw.get("reviewer")).strip()
     if not reviewer:
         raise ValueError("reviewer is missing.")
     if len(reviewer) > 200:
         raise ValueError("reviewer is longer than 200 characters.")
+    return reviewer
+
+
+def _item_json(raw: dict[str, Any]) -> tuple[list, dict]:
     messages = _json_field(raw.get("input_messages"), [], "input_messages")
     metadata = _json_field(raw.get("item_metadata"), {}, "item_metadata")
     if not isinstance(messages, list):
         raise ValueError("input_messages must be a JSON list.")
     if not isinstance(metadata, dict):
         raise ValueError("item_metadata must be a JSON object.")
+    return messages, metadata
+
+
+def _rubric_row(raw: dict[str, Any], criteria) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(reviewer, item fields, answers) of a row for a rubric queue."""
+    output = _text(raw.get("output"))
+    if not output.strip():
+        raise ValueError("output is missing.")
+    reviewer = _reviewer(raw)
+    messages, metadata = _item_json(raw)
     item = {
         "input_text": _text(raw.get("input_text")),
         "input_messages": messages,
@@ -225,6 +289,98 @@ def parse_row(number: int, raw: dict[str, Any], criteria) -> Parsed:
             f"{key}: {text}" if key != UNKNOWN else text for key, text in sorted(errors.items())
         )
         raise ValueError(message)
+    return reviewer, item, answers
+
+
+# Pair columns of the export and the keys ``annotate.pairs.pair_fields`` reads them as.
+PAIR_COLUMNS = {
+    "input_text": "input",
+    "output_a": "output_a",
+    "model_name_a": "model_a",
+    "model_version_a": "version_a",
+    "output_b": "output_b",
+    "model_name_b": "model_b",
+    "model_version_b": "version_b",
+}
+CRITERION_PREFERENCES = ("a", "b", "tie")
+
+
+def _pair_item(raw: dict[str, Any]) -> dict[str, Any]:
+    """The item fields of a row for a pairwise queue, checked as pairs are when added."""
+    messages, metadata = _item_json(raw)
+    row: dict[str, Any] = {key: _text(raw.get(column)) for column, key in PAIR_COLUMNS.items()}
+    for column in ("model_name_a", "model_version_a", "model_name_b", "model_version_b"):
+        if len(row[PAIR_COLUMNS[column]].strip()) > 200:
+            raise ValueError(f"{column} is longer than 200 characters.")
+    try:
+        fields = pair_fields({**row, "input_messages": messages, "metadata": metadata})
+    except PairError as exc:
+        raise ValueError(str(exc)) from None
+    fields.setdefault("input_messages", [])
+    return fields
+
+
+def _pair_answers(queue: Queue, criteria: list[Criterion], raw: dict[str, Any]) -> dict:
+    """A pairwise judgment's answers from a row, in the outputs' terms, cleaned as a
+    reviewer's are; ``shown_left`` unknown (empty) leaves ``a_on_left`` unknown."""
+    choice = _text(raw.get("preferred")).strip()
+    if not choice:
+        raise ValueError("preferred is missing.")
+    if choice not in PREFERENCES:
+        raise ValueError("preferred must be a, b, tie or both_bad.")
+    shown = _text(raw.get("shown_left")).strip()
+    if shown not in ("", "a", "b"):
+        raise ValueError("shown_left must be a or b.")
+    a_on_left = shown != "b"  # unknown: checked as if output A was on the left
+    asked = {c.key for c in criteria if c.pairwise_preference}
+    given: dict[str, str] = {}
+    for column, value in raw.items():
+        if not column.startswith(PREFERENCE_PREFIX) or value in (None, ""):
+            continue
+        key, value = column[len(PREFERENCE_PREFIX) :], _text(value).strip()
+        if key not in asked:
+            raise ValueError(f"{column}: the rubric asks no preference on {key}.")
+        if value not in CRITERION_PREFERENCES:
+            raise ValueError(f"{column} must be a, b or tie.")
+        given[key] = to_screen(value, a_on_left)
+    strength = raw.get("strength")
+    strength = "" if strength in (None, "") else str(_int(strength, 0, "strength"))
+    screen = {
+        "choice": to_screen(choice, a_on_left),
+        "strength": strength,
+        "rationale": raw.get("rationale"),
+        "criteria": given,
+    }
+    answers, errors = validate_pairwise(queue, a_on_left, criteria, screen)
+    if errors:
+        names = {"choice": "preferred"} | {f"pc-{key}": PREFERENCE_PREFIX + key for key in asked}
+        raise ValueError(
+            "; ".join(
+                f"{names[key]} is missing."
+                if key.startswith("pc-")
+                else f"{names.get(key, key)}: {text}"
+                for key, text in sorted(errors.items())
+            )
+        )
+    if not shown:
+        answers["a_on_left"] = answers["chose_left"] = None
+    return answers
+
+
+def parse_row(number: int, raw: dict[str, Any], criteria, queue: Queue | None = None) -> Parsed:
+    """One file row checked against the rubric (a pairwise ``queue``'s: as a pair).
+    Raises ValueError with the row's problem."""
+    if raw.get("__invalid__"):
+        raise ValueError("This line is not a JSON object.")
+    problem = nested_text_problem(raw)
+    if problem:
+        raise ValueError(f"{problem}.")
+    if queue is not None and queue.kind == Queue.Kind.PAIRWISE:
+        reviewer = _reviewer(raw)
+        item = _pair_item(raw)
+        answers = _pair_answers(queue, criteria, raw)
+    else:
+        reviewer, item, answers = _rubric_row(raw, criteria)
     try:
         created_at = parse_time(raw["created_at"]) if raw.get("created_at") else None
         updated_at = parse_time(raw["updated_at"]) if raw.get("updated_at") else created_at
@@ -245,7 +401,11 @@ def parse_row(number: int, raw: dict[str, Any], criteria) -> Parsed:
     )
 
 
+PAIR_FIELDS = ("output_b", "model_name_b", "model_version_b")
+
+
 def item_key(fields: dict[str, Any]) -> str:
+    """The item's content as a key; a pair's (``output_b`` given) includes output B."""
     content = {
         "input_text": fields["input_text"],
         "input_messages": fields["input_messages"] or [],
@@ -254,6 +414,8 @@ def item_key(fields: dict[str, Any]) -> str:
         "model_version": fields["model_version"],
         "metadata": fields["metadata"] or {},
     }
+    if "output_b" in fields:
+        content |= {name: fields[name] for name in PAIR_FIELDS}
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
 
@@ -310,8 +472,9 @@ class Items:
         self.by_key: dict[str, int] = {}
         self.counts: dict[int, int] = {}
         fields = ("pk", "input_text", "input_messages", "output", "model_name", "model_version")
-        for values in Item.objects.filter(queue=queue).values_list(*fields, "metadata"):
-            record = dict(zip((*fields[1:], "metadata"), values[1:], strict=True))
+        fields += ("metadata",) + (PAIR_FIELDS if queue.kind == Queue.Kind.PAIRWISE else ())
+        for values in Item.objects.filter(queue=queue).values_list(*fields):
+            record = dict(zip(fields[1:], values[1:], strict=True))
             self.by_key.setdefault(item_key(record), values[0])
 
     def ensure(self, rows: list[Parsed]) -> None:
@@ -347,16 +510,25 @@ def _record_chunk(
             .filter(pk__in=item_ids)
             .values_list("pk", "judgments_needed", "judgment_count")
         }
-        taken = set(
-            Judgment.objects.filter(item_id__in=item_ids).values_list("item_id", "reviewer_id")
-        )
+        taken = {
+            (item_id, user_id): answers
+            for item_id, user_id, answers in Judgment.objects.filter(
+                item_id__in=item_ids
+            ).values_list("item_id", "reviewer_id", "answers")
+        }
         new: list[Judgment] = []
         added: dict[int, int] = {}
         for row in rows:
             item_id = items.by_key[row.item_key]
             user_id = reviewers.user_id(row.reviewer, row.cohorts)
             if (item_id, user_id) in taken:
-                result.error(row.number, "This reviewer already has a judgment on this item.")
+                if taken[item_id, user_id] == row.answers:
+                    result.duplicate += 1
+                else:
+                    result.error(
+                        row.number,
+                        "This reviewer already has a different judgment on this item.",
+                    )
                 continue
             needed, count = state[item_id]
             if count >= needed:
@@ -365,7 +537,7 @@ def _record_chunk(
                 )
                 continue
             state[item_id][1] += 1
-            taken.add((item_id, user_id))
+            taken[item_id, user_id] = row.answers
             added[item_id] = added.get(item_id, 0) + 1
             extra = {}
             if row.created_at is not None:
@@ -411,11 +583,7 @@ def import_judgments(
     A job resumes a run that was stopped with the result of its last checkpoint
     (``resume``) and the number of rows that checkpoint had read (``skip``).
     """
-    if queue.kind != Queue.Kind.RUBRIC:
-        raise ImportFileError(
-            "Judgments import into rubric queues only; add comparisons to a pairwise queue "
-            "as pairs."
-        )
+    check_columns(queue, path, fmt)
     criteria = list(queue.rubric_version.criteria.all())
     result = resume or ImportResult()
     items = Items(queue, result)
@@ -427,7 +595,7 @@ def import_judgments(
             continue
         result.rows += 1
         try:
-            chunk.append(parse_row(number, raw, criteria))
+            chunk.append(parse_row(number, raw, criteria, queue))
         except ValueError as exc:
             result.error(number, str(exc))
             continue

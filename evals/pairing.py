@@ -35,6 +35,7 @@ from annotate.pairs import create_pair_items, same_output
 from .models import Log, QueuedLog, SamplingRule
 
 CHUNK = 500
+COUNT_CHUNK = 5000
 
 
 def _normal(text: str) -> str:
@@ -138,7 +139,9 @@ def plan_pairs(rule: SamplingRule, now=None):
 
 
 def _pick(result, candidates: list[tuple], limit: float, per_stratum: bool) -> None:
-    """Walk the ordered candidates, skipping identical outputs, until each limit is met."""
+    """Walk the ordered candidates, skipping identical or empty outputs, until each limit
+    is met. Skips are counted over every candidate, also those past the limits, so the
+    preview says how many pairs the rule can never add (``_count_skips``)."""
     taken: dict[str, int] = defaultdict(int)
 
     def bucket(candidate: tuple) -> str:
@@ -146,23 +149,45 @@ def _pick(result, candidates: list[tuple], limit: float, per_stratum: bool) -> N
 
     for start in range(0, len(candidates), CHUNK):
         if not per_stratum and taken[""] >= limit:
+            _count_skips(result, candidates[start:])
             return
-        wanted = [c for c in candidates[start : start + CHUNK] if taken[bucket(c)] < limit]
+        chunk = candidates[start : start + CHUNK]
+        wanted = [c for c in chunk if taken[bucket(c)] < limit]
+        _count_skips(result, [c for c in chunk if taken[bucket(c)] >= limit])
         if not wanted:
             continue
-        ids = [c[2] for c in wanted] + [c[3] for c in wanted]
-        outputs = dict(Log.objects.filter(pk__in=ids).values_list("id", "output"))
+        outputs = _outputs(wanted)
         for candidate in wanted:
             _, _, a_id, b_id, stratum = candidate
-            if taken[bucket(candidate)] >= limit:
-                continue
-            first, second = outputs[a_id], outputs[b_id]
-            if not first.strip() or not second.strip() or same_output(first, second):
+            if _skipped(outputs[a_id], outputs[b_id]):
                 result.by_stratum[stratum]["skipped"] += 1
+                continue
+            if taken[bucket(candidate)] >= limit:
                 continue
             taken[bucket(candidate)] += 1
             result.picks.append([a_id, b_id, stratum])
             result.by_stratum[stratum]["picked"] += 1
+
+
+def _skipped(first: str, second: str) -> bool:
+    """A pair that can only measure noise: an empty output, or the same text twice."""
+    return not first.strip() or not second.strip() or same_output(first, second)
+
+
+def _outputs(candidates: list[tuple]) -> dict[int, str]:
+    ids = [c[2] for c in candidates] + [c[3] for c in candidates]
+    return dict(Log.objects.filter(pk__in=ids).values_list("id", "output"))
+
+
+def _count_skips(result, candidates: list[tuple]) -> None:
+    """Count the skipped pairs among candidates no limit lets in (their outputs are read
+    a chunk at a time, only to be counted)."""
+    for start in range(0, len(candidates), COUNT_CHUNK):
+        chunk = candidates[start : start + COUNT_CHUNK]
+        outputs = _outputs(chunk)
+        for _, _, a_id, b_id, stratum in chunk:
+            if _skipped(outputs[a_id], outputs[b_id]):
+                result.by_stratum[stratum]["skipped"] += 1
 
 
 PAIR_FIELDS = (

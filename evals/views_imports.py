@@ -3,7 +3,8 @@
 Only admins and engineers import (403 for other members, 404 for non-members). Files
 up to ``import_jobs.DIRECT_BYTES`` are imported during the request and the page shows
 the report at once; larger ones become a job whose page shows progress, then the same
-report: counts, and each refused row with its number and reason.
+report: counts (created, duplicate, refused), and each refused row with its number
+and reason. Rubric and pairwise queues both take judgments.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ TEMPLATE = "evals/imports.html"
 
 def _queues(membership: Membership):
     return (
-        Queue.objects.filter(workspace=membership.workspace, kind=Queue.Kind.RUBRIC)
+        Queue.objects.filter(workspace=membership.workspace)
         .select_related("rubric_version__rubric")
         .order_by("name")
     )
@@ -60,7 +61,7 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
         if upload is None:
             error = "Choose a file."
         elif queue is None:
-            error = "Choose a rubric queue of this workspace."
+            error = "Choose a queue of this workspace."
         elif not fmt:
             error = "Choose the file's format: CSV, JSONL or Parquet."
         elif upload.size > upload_limit():

@@ -631,6 +631,8 @@ def _pair_rows(votes, output_b="Answer B"):
             BASE_TIME,
             {"preference": vote},
             output_b,
+            "m",
+            "v2",
         )
         for n, vote in enumerate(votes)
     ]
@@ -649,11 +651,15 @@ def _pair_shape(workspace, keep_ties=False):
 def test_preference_pairs_take_the_majority_as_chosen(workspace):
     shape = _pair_shape(workspace)
     (row,) = shape.rows(_pair_rows(["b", "b", "a"]), None, None)
-    item_id, prompt, chosen, rejected, label, judgments, share, _ = row
+    item_id, prompt, chosen, rejected, label, judgments, share, *versions = row
     assert prompt == [{"role": "user", "content": "Which is better?"}]
     assert chosen == [{"role": "assistant", "content": "Answer B"}]
     assert rejected == [{"role": "assistant", "content": "Answer A"}]
     assert (label, judgments, share) == ("b", 3, pytest.approx(2 / 3, abs=1e-6))
+    assert versions == ["v2", "v1"]  # chosen is B's answer, so is its model version
+    assert shape.schema().names[-2:] == ["chosen_model_version", "rejected_model_version"]
+    (row,) = shape.rows(_pair_rows(["a", "b", "a"]), None, None)
+    assert row[-2:] == ["v1", "v2"]
 
 
 def test_preference_ties_and_both_bad_are_dropped_unless_kept(workspace):

@@ -55,7 +55,8 @@ def test_importing_the_same_file_twice_adds_nothing(graded_queue, workspace, tmp
     queue = make_queue(empty, k=2)
     import_judgments(queue, path, "csv")
     again = import_judgments(queue, path, "csv")
-    assert again.created == 0 and len(again.errors) == 8
+    assert (again.rows, again.created, again.duplicate, again.refused) == (8, 0, 8, 0)
+    assert again.errors == []
     assert Judgment.objects.filter(queue=queue).count() == 8
     assert Item.objects.filter(queue=queue).count() == 4
     assert get_user_model().objects.filter(username__startswith="imported-").count() == 2
@@ -117,4 +118,70 @@ def test_importing_an_export_back_into_its_own_workspace_matches_the_real_review
     path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
     result = import_judgments(graded_queue, path, "jsonl")
     assert result.created == 0 and result.reviewers_created == 0
-    assert all("already has a judgment" in e["message"] for e in result.errors)
+    assert result.duplicate == 8 and result.errors == []
+
+
+def test_a_row_that_differs_from_the_reviewers_judgment_is_refused_not_a_duplicate(
+    graded_queue, workspace, tmp_path
+):
+    path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    judgment = Judgment.objects.get(pk=rows[0]["judgment_id"])
+    rows[0]["answer_accuracy"] = 1 if rows[0]["answer_accuracy"] != 1 else 2
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = import_judgments(graded_queue, path, "jsonl")
+    assert (result.created, result.duplicate, result.refused) == (0, 7, 1)
+    assert result.errors == [
+        {"row": 1, "message": "This reviewer already has a different judgment on this item."}
+    ]
+    assert Judgment.objects.get(pk=judgment.pk).answers == judgment.answers  # never overwritten
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"output": "A\u0000"}, "output: contains a NUL character"),
+        ({"answer_comment": "fine\ud800"}, "answer_comment: contains a lone surrogate"),
+        ({"item_metadata": {"k\u0000": 1}}, "item_metadata key 'k\\x00' contains a NUL"),
+    ],
+)
+def test_a_row_with_text_that_cannot_be_stored_is_a_row_error(workspace, tmp_path, change, message):
+    """json.dumps writes the "\\u0000" and "\\ud800" escapes a client's file would hold."""
+    queue = make_queue(workspace)
+    good = {
+        "input_text": "Q",
+        "output": "A",
+        "reviewer": "x",
+        "answer_accuracy": 3,
+        "answer_harm": "none",
+        "answer_safe": True,
+    }
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "reviewer": "y", **change}))
+    result = import_judgments(queue, path, "jsonl")
+    assert result.created == 1
+    ((error),) = result.errors
+    assert error["row"] == 2 and message in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"garbage", "it has no output, reviewer columns"),
+        (b"output,answer_accuracy\nA,3\n", "it has no reviewer column"),
+        (b"", "The CSV file has no header row"),
+    ],
+)
+def test_a_file_in_another_shape_is_refused_as_a_whole(workspace, tmp_path, content, message):
+    """Junk, or a file without the columns every row needs, is not imported as N bad rows."""
+    path = tmp_path / "junk.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=message):
+        import_judgments(make_queue(workspace), path, "csv")
+
+
+def test_a_jsonl_file_without_one_json_object_is_refused_as_a_whole(workspace, tmp_path):
+    path = tmp_path / "junk.jsonl"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj\n[1, 2]\n")
+    with pytest.raises(ImportFileError, match="No line of the file is a JSON object"):
+        import_judgments(make_queue(workspace), path, "jsonl")

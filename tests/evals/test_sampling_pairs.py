@@ -132,6 +132,27 @@ def test_inputs_without_both_versions_and_identical_answers_never_pair(workspace
     assert pairs == {(f"a-{n}", f"b-{n}") for n in range(30)}
 
 
+@pytest.mark.parametrize(
+    ("fields", "skipped"),
+    [
+        ({"count": 1}, {"": 2}),
+        ({"count": 1, "strategy": "quota", "strata": ["metadata.topic"]}, {"sleep": 1, "meds": 1}),
+    ],
+)
+def test_the_preview_counts_every_pair_it_would_skip_not_only_those_before_the_limit(
+    workspace, source, paired_logs, fields, skipped
+):
+    # An empty answer beside a real one: skipped like the identical answers.
+    ingest_lines(source, numbered([line("a-empty", "v1", 300, output=""), line("b-e", "v2", 300)]))
+    rule = pair_rule(workspace, make_pairwise_queue(workspace), **fields)
+    preview = sampling.preview(rule)
+    assert preview["picked"] == (1 if fields.get("strategy") != "quota" else 3)
+    counted = {row["stratum"]: row["skipped"] for row in preview["by_stratum"] if row["skipped"]}
+    assert counted == {key or "(all)": n for key, n in skipped.items()}
+    run = run_now(rule)
+    assert run.added == preview["picked"]
+
+
 def test_the_same_rule_pairs_the_same_logs_and_another_seed_other_ones(workspace, paired_logs):
     first = make_pairwise_queue(workspace, name="First")
     second = make_pairwise_queue(workspace, name="Second")

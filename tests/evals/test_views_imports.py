@@ -111,8 +111,8 @@ def test_the_uploaded_file_name_is_escaped(client, workspace, engineer, queue):
     ("data", "message"),
     [
         ({"file": ""}, "Choose a file."),
-        ({"queue": ""}, "Choose a rubric queue of this workspace."),
-        ({"queue": "99999999999999999999999"}, "Choose a rubric queue of this workspace."),
+        ({"queue": ""}, "Choose a queue of this workspace."),
+        ({"queue": "99999999999999999999999"}, "Choose a queue of this workspace."),
         ({"file": _upload("labels.txt")}, "Choose the file&#x27;s format"),
         ({"format": "parquet"}, "The file is not a Parquet file."),
     ],
@@ -129,17 +129,39 @@ def test_a_bad_request_is_422_with_the_reason_and_imports_nothing(
     assert not AuditEvent.objects.filter(action="judgments.import").exists()
 
 
-def test_another_workspaces_queue_and_pairwise_queues_are_refused(
-    client, workspace, engineer, queue
-):
+def test_another_workspaces_queue_is_refused(client, workspace, engineer, queue):
     client.force_login(engineer)
     theirs = make_queue(WorkspaceFactory(slug="theirs"), k=2)
-    pairwise = make_queue(workspace, k=2, name="Pairs", kind=Queue.Kind.PAIRWISE)
-    for other in (theirs, pairwise):
-        response = _post(client, workspace, other)
-        assert response.status_code == 422
-        assert "Choose a rubric queue" in response.content.decode()
+    response = _post(client, workspace, theirs)
+    assert response.status_code == 422
+    assert "Choose a queue of this workspace" in response.content.decode()
     assert Judgment.objects.count() == 0
+
+
+def test_a_pairwise_queue_takes_pairs_and_a_file_imported_again_counts_duplicates(
+    client, workspace, engineer
+):
+    pairwise = make_queue(workspace, k=2, name="Pairs", kind=Queue.Kind.PAIRWISE)
+    header = ["input_text", "output_a", "output_b", "reviewer", "preferred", "shown_left"]
+    rows = [
+        ["Q1", "A1", "B1", "dr-a", "a", "b"],
+        ["Q1", "A1", "B1", "dr-b", "b", "a"],
+        ["Q2", "A2", "B2", "dr-a", "left", "a"],  # refused: a screen side, not an output
+    ]
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    client.force_login(engineer)
+    url = reverse("judgment-import", args=[workspace.slug])
+    page = client.get(url).content.decode()
+    assert f'<option value="{pairwise.pk}">Pairs (pairwise,' in page
+    for created, duplicate in ((2, 0), (0, 2)):
+        upload = SimpleUploadedFile("pairs.csv", out.getvalue().encode(), "text/csv")
+        page = client.post(url, {"file": upload, "queue": pairwise.pk}).content.decode()
+        assert f'<td id="count-created">{created}</td>' in page
+        assert f'<td id="count-duplicate">{duplicate}</td>' in page
+        assert '<td id="count-refused">1</td>' in page
+        assert "<tr><td>3</td><td>preferred must be a, b, tie or both_bad.</td></tr>" in page
+    assert Judgment.objects.filter(queue=pairwise).count() == 2
 
 
 def test_a_large_file_becomes_a_job_whose_page_shows_progress_then_the_report(
@@ -222,5 +244,5 @@ def test_an_api_import_is_audited_with_its_token(client, workspace, queue, auth)
     response = client.post("/api/v1/imports", body, **auth)
     assert response.status_code == 200 and response.json()["refused"] == 1
     [event] = AuditEvent.objects.filter(workspace=workspace, action="judgments.import")
-    assert event.actor is None and event.details["api_token"] in auth["HTTP_AUTHORIZATION"]
+    assert event.actor is None and event.api_token.prefix in auth["HTTP_AUTHORIZATION"]
     assert event.details["created"] == 3
