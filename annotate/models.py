@@ -499,6 +499,10 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
+    # The API token that did it (``actor`` is then empty): the token is the actor.
+    api_token = models.ForeignKey(
+        "evals.ApiToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action = models.CharField(max_length=60)
     target_type = models.CharField(max_length=60, blank=True)
     target_id = models.CharField(max_length=60, blank=True)
@@ -519,6 +523,18 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+    @property
+    def who(self) -> str:
+        """The actor as the audit page names it: a username, an API token, or "system"."""
+        if self.api_token_id is not None:
+            return f"API token '{self.api_token.name}' ({self.api_token.prefix})"
+        if self.actor_id is not None:
+            return self.actor.get_username()
+        legacy = self.details.get("api_token") if isinstance(self.details, dict) else None
+        if legacy:  # events recorded before api_token existed kept the prefix in details
+            return f"API token ({legacy})"
+        return "system"
 
 
 class Invitation(models.Model):

@@ -20,7 +20,7 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.ADMINS)
     events = (
         AuditEvent.objects.filter(workspace=membership.workspace)
-        .select_related("actor")
+        .select_related("actor", "api_token")
         .order_by("-created_at", "-id")
     )
     action = request.GET.get("action", "").strip()

@@ -1,4 +1,10 @@
-"""Pieces every API router shares: opaque signed cursors and per-token rate limits.
+"""Pieces every API router shares: token auth with scopes, opaque signed cursors and
+per-token rate limits.
+
+Every operation names the scope it needs with ``auth=needs(TokenScope.X)``; a token
+without that scope answers 403 ``forbidden_scope``. The API's default auth
+(``TokenAuth()``, no scope) refuses every token, so an operation that forgets to name
+its scope fails closed, and the schema test finds it.
 
 A cursor is the last id a page ended on, signed with the project's secret and
 bound to the endpoint and its filters, so a client cannot forge one or reuse it
@@ -16,7 +22,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from ninja import Schema
+from ninja.security import HttpBearer
+
+from .models import ApiToken, TokenScope
+from .tokens import TokenRefused, check_token
 
 CURSOR_SALT = "quorum.api.cursor"
 DEFAULT_PAGE = 100
@@ -92,6 +103,49 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer qrm_...``: a working token of the workspace, with ``scope``.
+
+    Sets ``request.api_token`` and ``request.workspace``. A revoked or expired token, or
+    one whose maker lost their role, answers 401 saying so; a token without the scope,
+    403 ``forbidden_scope``."""
+
+    openapi_description = (
+        "A workspace API token: `Authorization: Bearer qrm_...`. Each operation needs one "
+        "scope, listed in its security requirement; a token without it gets 403."
+    )
+
+    def __init__(self, scope: TokenScope | None = None) -> None:
+        self.scope = scope
+        super().__init__()
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        try:
+            found = check_token(token)
+        except TokenRefused as exc:
+            if exc.reason == "invalid":
+                return None  # the API's generic 401
+            raise ApiError(401, "unauthenticated", exc.message, {"reason": exc.reason}) from None
+        request.api_token = found  # type: ignore[attr-defined]
+        request.workspace = found.workspace  # type: ignore[attr-defined]
+        check_rate(found.pk)
+        if self.scope is None:
+            raise ApiError(403, "forbidden_scope", "This operation declares no scope.")
+        if not found.has_scope(self.scope):
+            raise ApiError(
+                403,
+                "forbidden_scope",
+                f"This token lacks the '{self.scope}' scope.",
+                {"required_scope": str(self.scope), "token_scopes": found.scope_list},
+            )
+        return found
+
+
+def needs(scope: TokenScope) -> TokenAuth:
+    """The ``auth`` of an operation that needs ``scope``."""
+    return TokenAuth(scope)
 
 
 class ErrorBody(Schema):

@@ -3,45 +3,89 @@
 Each app adds its endpoints as a Router in its own module (``evals/api_*.py``,
 ``annotate/api.py``) and registers it in ``ROUTERS`` below. Every request is
 authenticated with a workspace token and sees only that workspace's objects:
-another workspace's object answers 404, like a missing one.
+another workspace's object answers 404, like a missing one. Every operation names the
+token scope it needs (``auth=needs(TokenScope.READ)``, see ``evals.api_common``); the
+schema lists it in the operation's security requirement and description.
 
 Errors always look like ``{"error": {"code": "...", "message": "...", "details": ...}}``.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
+from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
+from ninja.parser import Parser
 
-from evals.api_common import ApiError, BadCursor, RateLimited, check_rate
-from evals.models import ApiToken
-from evals.tokens import verify_token
-
-
-class TokenAuth(HttpBearer):
-    openapi_description = "A workspace API token: `Authorization: Bearer qrm_...`"
-
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        found = verify_token(token)
-        if found is not None:
-            request.api_token = found  # type: ignore[attr-defined]
-            request.workspace = found.workspace  # type: ignore[attr-defined]
-            check_rate(found.pk)
-        return found
+from evals.api_common import (
+    ApiError,
+    BadCursor,
+    RateLimited,
+    TokenAuth,
+    needs,
+    responses,
+)
+from evals.models import ApiToken, TokenScope
 
 
-api = NinjaAPI(
+def _scopes(operation: Operation) -> list[str]:
+    return [str(a.scope) for a in operation.auth_callbacks if getattr(a, "scope", None)]
+
+
+class _ScopedSchema(OpenAPISchema):
+    """The OpenAPI schema, with each operation's scope in its security requirement
+    (OpenAPI 3.1 lets a bearer scheme list the roles it needs) and its description."""
+
+    def operation_security(self, operation: Operation) -> list[dict[str, Any]] | None:
+        security = super().operation_security(operation)
+        for requirement in security or []:
+            for name in requirement:
+                requirement[name] = _scopes(operation)
+        return security
+
+    def operation_details(self, operation: Operation) -> dict[str, Any]:
+        details = super().operation_details(operation)
+        scopes = _scopes(operation)
+        if scopes:
+            needed = f"Needs a token with the `{scopes[0]}` scope (403 `forbidden_scope` without)."
+            details["description"] = "\n\n".join(filter(None, [details.get("description"), needed]))
+        return details
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+class StrictJsonParser(Parser):
+    """Request bodies are strict JSON: NaN and Infinity (which Python's parser reads, and
+    PostgreSQL's jsonb refuses) answer 400 like any other body that is not JSON."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return json.loads(request.body, parse_constant=_not_json)
+
+
+class QuorumApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return _ScopedSchema(self, path_prefix)
+
+
+api = QuorumApi(
     title="Quorum API",
     version="1",
     description=(
         "Push production logs, manage queues, read judgments, agreement reports and "
         "leaderboards, export and import labeled sets."
     ),
-    auth=TokenAuth(),
+    auth=TokenAuth(),  # names no scope, so refuses every token: operations name theirs
+    parser=StrictJsonParser(),
     urls_namespace="api-v1",
     docs_url="/docs",
 )
@@ -59,13 +103,25 @@ def error_response(
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return error_response(
-        request, 401, "unauthenticated", "A valid, unrevoked workspace API token is required."
+        request, 401, "unauthenticated", "A valid workspace API token is required."
     )
+
+
+def _first_problem(errors: list[dict[str, Any]]) -> str:
+    """The first validation error as ``items[0].output: <what is wrong>``."""
+    if not errors:
+        return ""
+    loc = list(errors[0].get("loc", ()))
+    loc = loc[2:] if loc[:1] == ["body"] else loc[1:]  # drop "body" and the body's name
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    more = f" (and {len(errors) - 1} more in details)" if len(errors) > 1 else ""
+    return f": {where + ': ' if where else ''}{errors[0].get('msg', '')}{more}"
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return error_response(request, 422, "invalid", "The request is not valid.", exc.errors)
+    message = "The request is not valid" + _first_problem(exc.errors)
+    return error_response(request, 422, "invalid", message.rstrip(".") + ".", exc.errors)
 
 
 @api.exception_handler(Http404)
@@ -96,10 +152,28 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(request, exc.status, exc.code, exc.message, exc.details)
 
 
-@api.get("/whoami", tags=["auth"], summary="The workspace this token belongs to")
-def whoami(request: HttpRequest) -> dict[str, str]:
+class WhoamiOut(Schema):
+    workspace: str
+    token: str
+    scopes: list[str]
+    expires_at: datetime | None
+
+
+@api.get(
+    "/whoami",
+    auth=needs(TokenScope.READ),
+    response=responses({200: WhoamiOut}),
+    tags=["auth"],
+    summary="The workspace this token belongs to, its scopes and expiry",
+)
+def whoami(request: HttpRequest) -> WhoamiOut:
     token: ApiToken = request.api_token  # type: ignore[attr-defined]
-    return {"workspace": token.workspace.slug, "token": token.name}
+    return WhoamiOut(
+        workspace=token.workspace.slug,
+        token=token.name,
+        scopes=token.scope_list,
+        expires_at=token.expires_at,
+    )
 
 
 # Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)

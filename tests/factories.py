@@ -18,6 +18,8 @@ from annotate.models import (
     Workspace,
 )
 from annotate.rubrics import create_rubric, publish
+from evals.models import ApiToken, TokenScope
+from evals.tokens import create_token
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -151,3 +153,24 @@ def make_queue(
 
 def good_answers() -> dict[str, Any]:
     return {"accuracy": "4", "harm": "none", "safe": "pass", "comment": "Fine."}
+
+
+def make_token(
+    workspace: Workspace,
+    name: str = "ci",
+    *,
+    scopes: list[str] | None = None,
+    user=None,
+    expires_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """An API token of ``workspace`` and its plain value: every scope unless told, made by
+    ``user`` or by a new engineer of the workspace (every token has a maker)."""
+    if user is None:
+        user = MembershipFactory(workspace=workspace, role=Role.ENGINEER).user
+    return create_token(
+        workspace,
+        name,
+        user,
+        scopes=TokenScope.values if scopes is None else scopes,
+        expires_days=expires_days,
+    )

@@ -15,9 +15,8 @@ from annotate.assignment import claim_next
 from annotate.judging import submit_judgment
 from annotate.models import Queue
 from evals.models import Source
-from evals.tokens import create_token
 from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
-from tests.factories import make_queue
+from tests.factories import make_queue, make_token
 
 from ..conftest import celery_app_on, redis_url, test_database_url
 from .judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
@@ -178,7 +177,8 @@ def graded_queue(workspace, clinicians, reviewer, second_reviewer) -> Queue:
 
 @pytest.fixture
 def api_token(workspace) -> str:
-    return create_token(workspace, "tests")[1]
+    """A live token of ``workspace`` with every scope."""
+    return make_token(workspace, "tests")[1]
 
 
 @pytest.fixture

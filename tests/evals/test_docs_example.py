@@ -9,7 +9,7 @@ import pytest
 
 from evals.export_jobs import run_export_job
 from evals.models import Log
-from evals.tokens import create_token
+from tests.factories import make_token
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "engineer.md"
 
@@ -34,7 +34,8 @@ def test_the_guides_httpx_example_pushes_logs_and_pulls_a_parquet_export(
         assert len(naps) < 30, "the export never finished"
 
     monkeypatch.setattr(time, "sleep", nap)
-    token = create_token(workspace, "docs example")[1]
+    # The scopes the guide says the example needs, and no more.
+    token = make_token(workspace, "docs example", scopes=["logs:write", "read", "exports"])[1]
     code = example_code()
     for placeholder, value in (
         ('"https://quorum.example.org/api/v1"', repr(f"{live_server.url}/api/v1")),

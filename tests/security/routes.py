@@ -19,7 +19,16 @@ API_PREFIX = "api/v1/"
 # Ninja's own pages under the API prefix are checked as pages; API operations come from
 # the schema instead of the resolver.
 API_PAGES = {"api-v1:openapi-json", "api-v1:openapi-view"}
-API_CALLERS = ("token", "other_token", "revoked_token", "session", "anonymous")
+API_CALLERS = (
+    "token",
+    "other_token",
+    "revoked_token",
+    "expired_token",
+    "removed_maker_token",
+    "demoted_maker_token",
+    "session",
+    "anonymous",
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class Operation:
     path: str  # /api/v1/... with {param} placeholders
     params: tuple[str, ...]
     body_schema: dict | None
+    scopes: tuple[str, ...] = ()  # the token scopes its security requirement names
 
     @property
     def key(self) -> str:
@@ -88,6 +98,9 @@ def api_operations() -> list[Operation]:
                     path=path,
                     params=tuple(re.findall(r"{(\w+)}", path)),
                     body_schema=body_schema,
+                    scopes=tuple(
+                        s for req in op.get("security", []) for ss in req.values() for s in ss
+                    ),
                 )
             )
     return sorted(ops, key=lambda o: (o.path, o.method))
@@ -148,17 +161,29 @@ def page_matrix() -> dict[tuple[str, str], dict[str, bool]]:
     return matrix
 
 
+def _api_rows():
+    """(path, method, scope, caller cells, where) for each row of the "API" table."""
+    from evals.models import TokenScope
+
+    for cells in _tables(MATRIX_DOC.read_text()).get("api", []):
+        where = f"docs/permissions.md, API row {cells[0]!r}"
+        if len(cells) != 3 + len(API_CALLERS):
+            raise AssertionError(f"{where}: expected {3 + len(API_CALLERS)} cells")
+        scope = _code(cells[2])
+        if scope not in TokenScope.values:
+            raise AssertionError(f"{where}: scope {scope!r} is not one of {TokenScope.values}")
+        for method in (m.strip() for m in _code(cells[1]).split(",")):
+            yield _code(cells[0]), method, scope, cells[3:], where
+
+
 def api_matrix() -> dict[tuple[str, str], dict[str, bool]]:
     """(path, method) -> {caller: allowed} from the "API" table."""
-    rows = _tables(MATRIX_DOC.read_text()).get("api", [])
-    matrix: dict[tuple[str, str], dict[str, bool]] = {}
-    for cells in rows:
-        where = f"docs/permissions.md, API row {cells[0]!r}"
-        if len(cells) != 2 + len(API_CALLERS):
-            raise AssertionError(f"{where}: expected {2 + len(API_CALLERS)} cells")
-        path = _code(cells[0])
-        for method in (m.strip() for m in _code(cells[1]).split(",")):
-            matrix[(path, method)] = {
-                c: _yes(v, where) for c, v in zip(API_CALLERS, cells[2:], strict=True)
-            }
-    return matrix
+    return {
+        (path, method): {c: _yes(v, where) for c, v in zip(API_CALLERS, cells, strict=True)}
+        for path, method, _, cells, where in _api_rows()
+    }
+
+
+def api_scopes() -> dict[tuple[str, str], str]:
+    """(path, method) -> the token scope the operation needs, from the "API" table."""
+    return {(path, method): scope for path, method, scope, _, _ in _api_rows()}

@@ -14,7 +14,7 @@ from annotate.judging import edit_judgment, submit_judgment
 from annotate.models import AuditEvent
 from annotate.rubrics import create_rubric, publish
 from evals.tokens import create_token, revoke_token
-from tests.factories import good_answers, make_queue, standard_criteria
+from tests.factories import good_answers, make_queue, make_token, standard_criteria
 
 
 def events(workspace, action: str) -> list[AuditEvent]:
@@ -43,7 +43,7 @@ def test_a_judgment_edit_is_audited_with_the_answers_before_and_after(
 
 
 def test_api_token_creation_and_revocation_are_audited_once(workspace, admin_user, engineer):
-    token, plain = create_token(workspace, "ci pipeline", user=engineer)
+    token, plain = create_token(workspace, "ci pipeline", engineer, scopes=["read"])
     [created] = events(workspace, "token.create")
     assert (created.actor, created.target_id) == (engineer, str(token.pk))
     assert plain not in created.summary and plain not in str(created.details)
@@ -58,7 +58,7 @@ def test_the_audit_log_page_shows_the_event_to_admins(client, workspace, admin_u
     if action == "rubric.publish":
         publish(create_rubric(workspace, "R", standard_criteria()), actor=admin_user)
     else:
-        create_token(workspace, "t", user=admin_user)
+        create_token(workspace, "t", admin_user, scopes=["read"])
     client.force_login(admin_user)
     body = client.get(f"/w/{workspace.slug}/audit/").content.decode()
     assert action in body
@@ -224,7 +224,7 @@ def test_an_export_started_through_the_api_names_the_token(workspace, clinicians
     from django.test import Client
 
     make_queue(workspace, cohorts=[clinicians], items=2)
-    token, plain = create_token(workspace, "pipeline")
+    token, plain = make_token(workspace, "pipeline", scopes=["exports"])
     response = Client().post(
         "/api/v1/exports",
         {"shape": "judgments", "format": "csv"},
@@ -233,8 +233,39 @@ def test_an_export_started_through_the_api_names_the_token(workspace, clinicians
     )
     assert response.status_code == 202
     [event] = events(workspace, "export.start")
-    assert (event.actor, event.target_id) == (None, str(response.json()["id"]))
-    assert event.details == {"api_token": token.prefix}
+    assert (event.actor, event.api_token, event.target_id) == (
+        None,
+        token,
+        str(response.json()["id"]),
+    )
+    assert event.who == f"API token 'pipeline' ({token.prefix})"
+
+
+def test_an_export_downloaded_through_the_api_names_the_token(
+    client, workspace, admin_user, clinicians, settings, tmp_path
+):
+    from evals.export_jobs import KIND, export_dir
+    from evals.models import Job
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    job = Job.objects.create(
+        workspace=workspace,
+        kind=KIND,
+        task_name="evals.tasks.run_export",
+        status=Job.Status.SUCCEEDED,
+        params={"shape": "judgments", "format": "csv", "filters": {}},
+        result={"files": [{"name": "judgments.csv", "bytes": 4, "sha256": "0" * 64}]},
+    )
+    export_dir(job).mkdir(parents=True)
+    (export_dir(job) / "judgments.csv").write_text("id\n")
+    token, plain = make_token(workspace, "ingest-bot", scopes=["exports"])
+    url = f"/api/v1/exports/{job.pk}/files/judgments.csv"
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {plain}").status_code == 200
+    [event] = events(workspace, "export.download")
+    assert (event.actor, event.api_token) == (None, token)
+    client.force_login(admin_user)
+    page = client.get(f"/w/{workspace.slug}/audit/?action=export.").content.decode()
+    assert f"API token &#x27;ingest-bot&#x27; ({token.prefix})" in page
 
 
 # --- LLM judges: endpoints, prompts and runs ------------------------------------------------

@@ -27,6 +27,7 @@ from .routes import (
     Route,
     api_matrix,
     api_operations,
+    api_scopes,
     page_matrix,
     page_routes,
 )
@@ -233,7 +234,11 @@ def example(schema: dict | None, components: dict, depth: int = 0):
         return example(components[schema["$ref"].split("/")[-1]], components, depth + 1)
     for combo in ("allOf", "anyOf", "oneOf"):
         if combo in schema:
-            return example(schema[combo][0], components, depth + 1)
+            first = example(schema[combo][0], components, depth + 1)
+            rest = {k: v for k, v in schema.items() if k != combo}
+            if isinstance(first, dict) and "properties" in rest:  # a rule over an object's fields
+                return {**example(rest, components, depth + 1), **first}
+            return first
     if "enum" in schema:
         return schema["enum"][0]
     if "default" in schema:
@@ -247,26 +252,72 @@ def example(schema: dict | None, components: dict, depth: int = 0):
     return {"string": "x", "integer": 1, "number": 1.0, "boolean": False}.get(kind)
 
 
+def bearer(value: str) -> dict:
+    return {"Authorization": f"Bearer {value}"}
+
+
 @pytest.fixture(scope="module")
 def api_callers(world, clients, django_db_blocker) -> dict[str, tuple[Client, dict]]:
+    """The API's callers but ``token``, which is per scope (``scoped_tokens``)."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from annotate.models import Membership, Role
+    from evals.models import ApiToken, TokenScope
     from evals.tokens import create_token, revoke_token
 
+    every = TokenScope.values
     with django_db_blocker.unblock():
-        _, token = create_token(world.workspace, "security", user=world.users["admin"])
-        _, other = create_token(world.other_workspace, "other", user=world.users["other"])
-        revoked_row, revoked = create_token(world.workspace, "revoked")
+        admin, other_admin = world.users["admin"], world.users["other"]
+        _, other = create_token(world.other_workspace, "other", other_admin, scopes=every)
+        revoked_row, revoked = create_token(world.workspace, "revoked", admin, scopes=every)
         revoke_token(revoked_row)
-
-    def bearer(value: str) -> dict:
-        return {"Authorization": f"Bearer {value}"}
+        expired_row, expired = create_token(
+            world.workspace, "expired", admin, scopes=every, expires_days=1
+        )
+        ApiToken.objects.filter(pk=expired_row.pk).update(expires_at=timezone.now() - timedelta(1))
+        makers = {}
+        for key in ("removed", "demoted"):
+            maker = get_user_model().objects.create_user(username=f"sec-{key}-maker")
+            membership = Membership.objects.create(
+                workspace=world.workspace, user=maker, role=Role.ENGINEER
+            )
+            _, makers[key] = create_token(world.workspace, key, maker, scopes=every)
+            if key == "removed":
+                membership.delete()
+            else:
+                Membership.objects.filter(pk=membership.pk).update(role=Role.REVIEWER)
 
     return {
-        "token": (Client(), bearer(token)),
         "other_token": (Client(), bearer(other)),
         "revoked_token": (Client(), bearer(revoked)),
+        "expired_token": (Client(), bearer(expired)),
+        "removed_maker_token": (Client(), bearer(makers["removed"])),
+        "demoted_maker_token": (Client(), bearer(makers["demoted"])),
         "session": (clients["admin"], {}),
         "anonymous": (Client(), {}),
     }
+
+
+@pytest.fixture(scope="module")
+def scoped_tokens(world, django_db_blocker) -> dict[str, dict[str, str]]:
+    """For each scope: ``only`` (a live token with just that scope) and ``without`` (one
+    with every other scope), made by the workspace's engineer."""
+    from evals.models import TokenScope
+    from evals.tokens import create_token
+
+    made: dict[str, dict[str, str]] = {}
+    with django_db_blocker.unblock():
+        maker = world.users["engineer"]
+        for scope in TokenScope.values:
+            others = [s for s in TokenScope.values if s != scope]
+            made[scope] = {
+                "only": create_token(world.workspace, f"only {scope}", maker, scopes=[scope])[1],
+                "without": create_token(world.workspace, f"no {scope}", maker, scopes=others)[1],
+            }
+    return made
 
 
 OPERATIONS = api_operations()
@@ -281,13 +332,19 @@ def _api_url(path: str, params: tuple[str, ...], world: World) -> str:
 
 
 @pytest.mark.parametrize("path", API_PATHS)
-def test_each_api_operation_answers_every_caller_as_the_matrix_says(db, world, api_callers, path):
+def test_each_api_operation_answers_every_caller_as_the_matrix_says(
+    db, world, api_callers, scoped_tokens, path
+):
+    """``token`` is a live token with only the row's scope; a token with every other
+    scope must get 403 ``forbidden_scope``; the scope the operation declares in the
+    schema must be the row's."""
     from .routes import api_schema
 
     schema = api_schema()
     components = schema.get("components", {}).get("schemas", {})
     ops = {o.method: o for o in OPERATIONS if o.path == path}
     matrix = api_matrix()
+    scopes = api_scopes()
     params = next(iter(ops.values())).params
     try:
         url = _api_url(path, params, world)
@@ -300,12 +357,36 @@ def test_each_api_operation_answers_every_caller_as_the_matrix_says(db, world, a
         if op is not None and allowed is None:
             problems.append(
                 f"{method} {path} has no row in the API table of docs/permissions.md: add\n"
-                f"| `{path}` | {method} | yes | no | no | no | no |"
+                f"| `{path}` | {method} | read | yes | no | no | no | no | no | no | no |"
             )
             continue
+        scope = scopes.get((path, method), "read")
+        if op is not None and op.scopes != (scope,):
+            problems.append(
+                f"{method} {path} declares scopes {list(op.scopes)} in the schema, "
+                f"the matrix says {scope!r}"
+            )
         body = json.dumps(example(op.body_schema, components)) if op and op.body_schema else ""
+        if op is not None:
+            without = call(
+                Client(),
+                method,
+                url,
+                data=body,
+                content_type="application/json",
+                headers=bearer(scoped_tokens[scope]["without"]),
+            )
+            STATS["api_requests"] += 1
+            if without.status_code != 403 or without.json()["error"]["code"] != "forbidden_scope":
+                problems.append(
+                    f"{method} {url} with every scope but {scope!r}: {without.status_code}, "
+                    "must be 403 forbidden_scope"
+                )
         for caller in API_CALLERS:
-            client, headers = api_callers[caller]
+            if caller == "token":
+                client, headers = Client(), bearer(scoped_tokens[scope]["only"])
+            else:
+                client, headers = api_callers[caller]
             response = call(
                 client, method, url, data=body, content_type="application/json", headers=headers
             )
@@ -324,8 +405,6 @@ def test_each_api_operation_answers_every_caller_as_the_matrix_says(db, world, a
                 problems.append(f"{where}: answered {response.status_code}, matrix: no")
             elif caller == "other_token" and params and response.status_code != 404:
                 problems.append(f"{where}: another workspace's token got {response.status_code}")
-            elif (
-                caller in ("anonymous", "revoked_token", "session") and response.status_code != 401
-            ):
+            elif caller not in ("token", "other_token") and response.status_code != 401:
                 problems.append(f"{where}: {response.status_code}, must be 401")
     assert not problems, report(problems)

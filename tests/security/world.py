@@ -352,7 +352,9 @@ def _invitation(w: World) -> tuple[int, str]:
 def _api_token(w: World) -> int:
     from evals.tokens import create_token
 
-    token, _ = create_token(w.workspace, w.text("token.name")[:100], user=w.users["admin"])
+    token, _ = create_token(
+        w.workspace, w.text("token.name")[:100], w.users["admin"], scopes=["read"]
+    )
     return token.pk
 
 
