@@ -6,6 +6,7 @@ Listings are cursor-paginated (``cursor`` from the previous page's ``next_cursor
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +14,13 @@ from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
-from evals.api_common import paginate, responses
+from evals.api_common import needs, paginate, responses
+from evals.api_fields import Id, IsoDatetime, JsonObject, QuerySchema, RequestSchema, Text, text
 from evals.exports import reviewer_map
+from evals.models import TokenScope
 
 from .items import add_items
 from .models import Judgment, Queue
@@ -42,21 +47,98 @@ class QueuePage(Schema):
     next_cursor: str | None
 
 
-class PageQuery(Schema):
-    cursor: str | None = Field(None, description="next_cursor of the previous page")
+class PageQuery(QuerySchema):
+    cursor: Text | None = Field(None, description="next_cursor of the previous page")
     limit: int = Field(100, ge=1, le=500)
 
 
-class ItemIn(Schema):
-    input_text: str = ""
-    input_messages: list[dict[str, Any]] = []
-    output: str = Field(..., min_length=1)
-    model_name: str = Field("", max_length=200)
-    model_version: str = Field("", max_length=200)
-    metadata: dict[str, Any] = {}
+class MessageIn(RequestSchema):
+    role: Text
+    content: Text
 
 
-class ItemsIn(Schema):
+_NOT_BLANK = "[^\\s\\x00]"  # some character that is neither space nor NUL
+_NO_INPUT = {"anyOf": [{"required": ["input_text"]}, {"required": ["input_messages"]}]}
+# The schema's form of ItemIn's input rule: input alone, or input_text and/or input_messages.
+_ONE_INPUT = [
+    {
+        "required": ["input"],
+        "properties": {
+            "input": {
+                "anyOf": [
+                    {"type": "string", "pattern": _NOT_BLANK},
+                    {"type": "array", "minItems": 1},
+                ]
+            }
+        },
+        "not": _NO_INPUT,
+    },
+    {
+        "required": ["input_text"],
+        "properties": {"input_text": {"pattern": _NOT_BLANK}},
+        "not": {"required": ["input"]},
+    },
+    {
+        "required": ["input_messages"],
+        "properties": {"input_messages": {"minItems": 1}},
+        "not": {"required": ["input"]},
+    },
+]
+
+
+def _blank(value: str | list) -> bool:
+    return not value or (isinstance(value, str) and not re.search(_NOT_BLANK, value))
+
+
+class ItemIn(RequestSchema):
+    """One item. Its input is the prompt the output answers, given as in a log line:
+    ``input`` (text or chat messages) alone, or ``input_text`` and/or ``input_messages``."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": _ONE_INPUT})
+
+    input: Text | list[MessageIn] = Field(
+        None, description="The prompt: text, or chat messages [{role, content}]."
+    )
+    input_text: Text = ""
+    input_messages: list[MessageIn] = []
+    output: text(min_length=1)  # type: ignore[valid-type]
+    model_name: text(max_length=200) = ""  # type: ignore[valid-type]
+    model_version: text(max_length=200) = ""  # type: ignore[valid-type]
+    metadata: JsonObject = {}
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ItemIn:
+        sent = self.model_fields_set
+        if "input" in sent and sent & {"input_text", "input_messages"}:
+            also = " and ".join(sorted(sent & {"input_text", "input_messages"}))
+            raise PydanticCustomError(
+                "two_inputs",
+                "Give the input once: input, or input_text / input_messages, not input and {also}.",
+                {"also": also},
+            )
+        if "input" in sent:
+            missing = _blank(self.input)
+        else:
+            missing = _blank(self.input_text) and _blank(self.input_messages)
+        if missing:
+            raise PydanticCustomError(
+                "missing_input",
+                "An item needs its input, the prompt the output answers: "
+                "give input, input_text or input_messages.",
+            )
+        return self
+
+    def item_fields(self) -> dict[str, Any]:
+        """The item's fields for ``add_items``, ``input`` read as text or messages."""
+        fields = self.dict(exclude={"input"})
+        if isinstance(self.input, str):
+            fields["input_text"] = self.input
+        elif self.input:
+            fields["input_messages"] = [message.dict() for message in self.input]
+        return fields
+
+
+class ItemsIn(RequestSchema):
     items: list[ItemIn] = Field(..., min_length=1, max_length=MAX_ITEMS_PER_CALL)
 
 
@@ -84,8 +166,10 @@ class JudgmentPage(Schema):
 
 
 class JudgmentQuery(PageQuery):
-    queue_id: int | None = None
-    since: datetime | None = Field(None, description="Only judgments created at or after this.")
+    queue_id: Id | None = None
+    since: IsoDatetime | None = Field(
+        None, description="Only judgments created at or after this (ISO 8601)."
+    )
 
 
 def _queue_out(queue: Queue) -> QueueOut:
@@ -115,7 +199,12 @@ def get_queue(request: HttpRequest, queue_id: int) -> Queue:
     return queue
 
 
-@router.get("/queues", response=responses({200: QueuePage}), summary="Queues and their progress")
+@router.get(
+    "/queues",
+    auth=needs(TokenScope.READ),
+    response=responses({200: QueuePage}),
+    summary="Queues and their progress",
+)
 def list_queues(request: HttpRequest, page: Query[PageQuery]) -> dict:
     qs = Queue.objects.filter(workspace=request.workspace).select_related(  # type: ignore[attr-defined]
         "rubric_version__rubric"
@@ -125,26 +214,31 @@ def list_queues(request: HttpRequest, page: Query[PageQuery]) -> dict:
 
 
 @router.get(
-    "/queues/{queue_id}", response=responses({200: QueueOut}), summary="One queue and its progress"
+    "/queues/{queue_id}",
+    auth=needs(TokenScope.READ),
+    response=responses({200: QueueOut}),
+    summary="One queue and its progress",
 )
-def get_queue_detail(request: HttpRequest, queue_id: int) -> QueueOut:
+def get_queue_detail(request: HttpRequest, queue_id: Id) -> QueueOut:
     return _queue_out(get_queue(request, queue_id))
 
 
 @router.post(
     "/queues/{queue_id}/items",
+    auth=needs(TokenScope.ITEMS_WRITE),
     response=responses({201: ItemsCreated}),
     summary="Add items to a queue",
 )
-def create_items(request: HttpRequest, queue_id: int, payload: ItemsIn) -> Status:
+def create_items(request: HttpRequest, queue_id: Id, payload: ItemsIn) -> Status:
     queue = get_queue(request, queue_id)
     with transaction.atomic():
-        created = add_items(queue, [item.dict() for item in payload.items])
+        created = add_items(queue, [item.item_fields() for item in payload.items])
     return Status(201, {"created": len(created), "ids": [item.pk for item in created]})
 
 
 @router.get(
     "/judgments",
+    auth=needs(TokenScope.READ),
     response=responses({200: JudgmentPage}),
     tags=["judgments"],
     summary="Read judgments",

@@ -21,6 +21,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from .models import Assignment, Item, Judgment, Queue
+from .text import replace_bad_text
 
 CLAIM_ATTEMPTS = 5
 
@@ -114,7 +115,9 @@ def release(assignment: Assignment, reason: str = "", now: datetime | None = Non
     now = now or timezone.now()
     with transaction.atomic():
         changed = Assignment.objects.filter(pk=assignment.pk, state=Assignment.State.LEASED).update(
-            state=Assignment.State.SKIPPED, finished_at=now, skip_reason=reason[:300]
+            state=Assignment.State.SKIPPED,
+            finished_at=now,
+            skip_reason=replace_bad_text(reason[:300]),
         )
         if changed == 1:
             Item.objects.filter(pk=assignment.item_id).update(reserved=F("reserved") - 1)

@@ -19,10 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from .models import Cohort, Invitation, Membership, Role, Workspace
+from .text import check_fields, text_problem
 
 DEFAULT_DAYS = 7
 NO_MAIL_BACKENDS = {
@@ -59,13 +61,22 @@ def create_invitation(
         raise InvitationError({"cohorts": "Choose cohorts of this workspace."})
     if not 1 <= days <= 60:
         raise InvitationError({"days": "A link lasts between 1 and 60 days."})
+    email, expertise = email.strip(), expertise.strip()
+    errors = check_fields(Invitation, email=email, expertise=expertise)
+    if email and "email" not in errors:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = "Enter an e-mail address such as name@example.org, or leave it empty."
+    if errors:
+        raise InvitationError(errors)
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation.objects.create(
             workspace=workspace,
-            email=email.strip(),
+            email=email,
             role=role,
-            expertise=expertise.strip(),
+            expertise=expertise,
             token_hash=hash_token(token),
             created_by=created_by,
             created_at=now,
@@ -119,8 +130,14 @@ def _check_new_user(username: str, password: str, email: str) -> dict[str, str]:
     User = get_user_model()
     if not username.strip():
         errors["username"] = "Choose a username."
-    elif User.objects.filter(username__iexact=username.strip()).exists():
-        errors["username"] = "That username is taken; choose another."
+    else:
+        try:  # length and characters, before the name reaches a query
+            User._meta.get_field(User.USERNAME_FIELD).run_validators(username.strip())
+        except ValidationError as exc:
+            errors["username"] = " ".join(exc.messages)
+        else:
+            if User.objects.filter(username__iexact=username.strip()).exists():
+                errors["username"] = "That username is taken; choose another."
     try:
         validate_password(password, User(username=username, email=email))
     except ValidationError as exc:
@@ -141,10 +158,13 @@ def accept_invitation(
     """Use the invitation: create the user (unless ``user`` is given, e.g. logged in),
     the membership with the invitation's role, and the cohort memberships."""
     now = now or timezone.now()
+    errors = check_fields(Membership, expertise=expertise)
     if user is None:
-        errors = _check_new_user(username, password, invitation.email)
-        if errors:
-            raise InvitationError(errors)
+        errors.update(_check_new_user(username, password, invitation.email))
+        if problem := text_problem(full_name):
+            errors["full_name"] = f"This text {problem}."
+    if errors:
+        raise InvitationError(errors)
     with transaction.atomic():
         taken = Invitation.objects.filter(
             pk=invitation.pk,

@@ -30,6 +30,7 @@ from .models import (
     JudgmentRevision,
     Queue,
 )
+from .text import text_problem
 
 DEFAULT_TEXT_LIMIT = 5000
 UNKNOWN = "unknown_criteria"
@@ -108,6 +109,8 @@ def _clean_free_text(criterion: Criterion, value: Any) -> str:
     text = value.strip()
     if len(text) > limit:
         raise ValueError(f"Keep this under {limit} characters (it has {len(text)}).")
+    if problem := text_problem(text):
+        raise ValueError(f"This text {problem}.")
     return text
 
 

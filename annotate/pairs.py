@@ -9,8 +9,10 @@ A row describes one pair:
 ``input`` may be replaced by ``input_messages`` (a list of ``{"role", "content"}``);
 ``source_log_id`` (the log output A came from) is optional. ``input``, ``output_a`` and
 ``output_b`` are required. A pair whose two outputs are identical (ignoring whitespace)
-is refused with an error, because it can only measure noise. Rows with errors are
-reported by line and the good rows are still created.
+is refused with an error, because it can only measure noise. So is a row with text that
+cannot be stored (a NUL or a lone surrogate anywhere, ``annotate.text``) or whose
+``source_log_id`` is not a log of the queue's workspace. Rows with errors are reported
+by line and the good rows are still created.
 
 ``create_pair_items(queue, rows)`` is the entry point for other code (pairing
 production logs); ``parse_pairs_file`` reads JSONL or CSV uploads into rows.
@@ -27,6 +29,7 @@ from typing import Any
 
 from .items import add_items
 from .models import Item, Queue
+from .text import nested_text_problem
 
 REQUIRED = ("output_a", "output_b")
 TEXT_FIELDS = {
@@ -41,6 +44,7 @@ TEXT_FIELDS = {
 KNOWN = set(TEXT_FIELDS) | {"input_messages", "metadata", "source_log_id"}
 NAME_LIMIT = 200
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_ID = 2**63 - 1
 
 
 class PairError(ValueError):
@@ -77,6 +81,9 @@ def pair_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     """Item fields for one row of a pair; raises ``PairError`` with a readable message."""
     if not isinstance(row, Mapping):
         raise PairError("Each pair must be an object with input, output_a and output_b.")
+    problem = nested_text_problem(dict(row))
+    if problem:
+        raise PairError(f"{problem}.")
     fields: dict[str, Any] = {}
     for key, target in TEXT_FIELDS.items():
         value = row.get(key)
@@ -106,7 +113,19 @@ def pair_fields(row: Mapping[str, Any]) -> dict[str, Any]:
             fields["source_log_id"] = int(row["source_log_id"])
         except (TypeError, ValueError):
             raise PairError("source_log_id must be a number.") from None
+        if not 1 <= fields["source_log_id"] <= MAX_ID:
+            raise PairError("source_log_id is not the id of a log.")
     return fields
+
+
+def _unknown_logs(queue: Queue, rows: list[dict[str, Any]]) -> set[int]:
+    """The rows' source_log_ids that are not logs of the queue's workspace."""
+    wanted = {row["source_log_id"] for row in rows if "source_log_id" in row}
+    if not wanted:
+        return set()
+    logs = Item._meta.get_field("source_log").related_model._default_manager
+    found = logs.filter(workspace_id=queue.workspace_id, pk__in=wanted).values_list("pk", flat=True)
+    return wanted - set(found)
 
 
 def create_pair_items(
@@ -119,13 +138,22 @@ def create_pair_items(
     if queue.kind != Queue.Kind.PAIRWISE:
         raise ValueError("Pairs can only be added to a pairwise queue.")
     result = PairImport()
-    good: list[dict[str, Any]] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
     for index, row in enumerate(rows):
         line = lines[index] if lines is not None else index + 1
         try:
-            good.append(pair_fields(row))
+            parsed.append((line, pair_fields(row)))
         except PairError as exc:
             result.errors.append((line, str(exc)))
+    unknown = _unknown_logs(queue, [fields for _, fields in parsed])
+    good: list[dict[str, Any]] = []
+    for line, fields in parsed:
+        if fields.get("source_log_id") in unknown:
+            message = f"source_log_id {fields['source_log_id']} is not a log of this workspace."
+            result.errors.append((line, message))
+        else:
+            good.append(fields)
+    result.errors.sort()
     if good:
         result.created = add_items(queue, good)
     return result

@@ -36,6 +36,7 @@ from django.utils import timezone
 from .assignment import claim_next, live_assignment, release
 from .judging import UNKNOWN, Outcome, SubmitResult, Validator, submit_judgment
 from .models import Assignment, Criterion, Item, Judgment, Preference, Queue, SwapCheck, new_ticket
+from .text import text_problem
 
 LEFT, RIGHT, TIE, BOTH_BAD = "left", "right", "tie", "both_bad"
 SCREEN_CHOICES = (LEFT, RIGHT, TIE, BOTH_BAD)
@@ -75,6 +76,8 @@ def _clean_rationale(queue: Queue, value: Any) -> tuple[str, str]:
         return "", "Enter text."
     if len(text) > RATIONALE_LIMIT:
         return text, f"Keep this under {RATIONALE_LIMIT} characters (it has {len(text)})."
+    if problem := text_problem(text):
+        return text, f"This text {problem}."
     if queue.rationale_required:
         needed = max(1, queue.rationale_min_length)
         if len(text) < needed:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Cohort, Membership, Role, Workspace
+from .text import check_fields
 
 
 class PeopleError(ValidationError):
@@ -33,9 +34,12 @@ def update_member(
         raise PeopleError({"role": "A workspace needs at least one admin."})
     if any(c.workspace_id != membership.workspace_id for c in cohorts):
         raise PeopleError({"cohorts": "Choose cohorts of this workspace."})
+    errors = check_fields(Membership, expertise=expertise.strip())
+    if errors:
+        raise PeopleError(errors)
     with transaction.atomic():
         membership.role = role
-        membership.expertise = expertise.strip()[:200]
+        membership.expertise = expertise.strip()
         membership.save(update_fields=["role", "expertise"])
         workspace_cohorts = Cohort.objects.filter(workspace_id=membership.workspace_id)
         wanted = {c.pk for c in cohorts}
@@ -58,12 +62,15 @@ def remove_member(membership: Membership) -> None:
 
 
 def create_cohort(workspace: Workspace, name: str, description: str = "") -> Cohort:
-    name = name.strip()
+    name, description = name.strip(), description.strip()
+    errors = check_fields(Cohort, name=name, description=description)
     if not name:
-        raise PeopleError({"name": "Give the cohort a name."})
+        errors["name"] = "Give the cohort a name."
+    if errors:
+        raise PeopleError(errors)
     if Cohort.objects.filter(workspace=workspace, name__iexact=name).exists():
         raise PeopleError({"name": f"There is already a cohort called “{name}”."})
-    return Cohort.objects.create(workspace=workspace, name=name, description=description.strip())
+    return Cohort.objects.create(workspace=workspace, name=name, description=description)
 
 
 def cohort_ids_by_user(workspace: Workspace) -> dict[int, set[int]]:

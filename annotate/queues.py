@@ -21,6 +21,7 @@ from django.db.models.functions import Greatest
 
 from .items import add_items
 from .models import Cohort, Item, Judgment, Queue, RubricVersion, Workspace
+from .text import check_fields
 
 MIN_LEASE_SECONDS = 30
 MAX_K = 50
@@ -179,9 +180,11 @@ def add_item_by_hand(
     model_version: str = "",
 ) -> Item:
     """One item pasted in by an author."""
-    errors = {}
     if queue.status == Queue.Status.CLOSED:
         raise QueueError("This queue is closed; items cannot be added.")
+    texts = {"input_text": input_text, "output": output}
+    names = {"model_name": model_name.strip(), "model_version": model_version.strip()}
+    errors = check_fields(Item, **texts, **names)
     if not output.strip():
         errors["output"] = "Paste the output to grade."
     if not input_text.strip():

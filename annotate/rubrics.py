@@ -8,6 +8,7 @@ pure function over criterion dicts so it can be tested alone.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from . import audit
 from .models import Criterion, CriterionKind, Judgment, Rubric, RubricVersion, Workspace
+from .text import check_fields, nested_text_problem
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 CRITERION_FIELDS = (
@@ -33,6 +35,12 @@ CRITERION_FIELDS = (
     "config",
 )
 NON_FIELD = "__all__"
+# Bounds of what an author types: a weight, a scale's level values, a number criterion's
+# range and step, a free-text answer's length limit.
+MAX_WEIGHT = 1000
+MAX_LEVEL_VALUE = 1_000_000
+MAX_NUMBER = 1e12
+MAX_TEXT_LIMIT = 100_000
 
 
 class RubricError(ValidationError):
@@ -74,11 +82,16 @@ def _validate_levels(levels: Sequence[Mapping[str, Any]]) -> str | None:
         return "A scale needs at least two levels."
     values = []
     for level in levels:
+        problem = nested_text_problem(dict(level))
+        if problem:
+            return f"A level's {problem}."
         if not str(level.get("label", "")).strip():
             return "Give every level a label."
         value = level.get("value")
         if isinstance(value, bool) or not isinstance(value, int):
             return "Every level needs a whole-number value."
+        if abs(value) > MAX_LEVEL_VALUE:
+            return f"Keep level values between -{MAX_LEVEL_VALUE:,} and {MAX_LEVEL_VALUE:,}."
         values.append(value)
     if len(set(values)) != len(values):
         return "Two levels have the same value; give each level its own number."
@@ -88,6 +101,10 @@ def _validate_levels(levels: Sequence[Mapping[str, Any]]) -> str | None:
 def _validate_options(options: Sequence[Mapping[str, Any]]) -> str | None:
     if len(options) < 2:
         return "Add at least two options."
+    for option in options:
+        problem = nested_text_problem(dict(option))
+        if problem:
+            return f"An option's {problem}."
     values = [str(option.get("value", "")).strip() for option in options]
     if any(not value for value in values):
         return "Give every option a value."
@@ -97,12 +114,14 @@ def _validate_options(options: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number from ``value``; None when it is blank or not one."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _validate_numeric(config: Mapping[str, Any]) -> dict[str, str]:
@@ -111,6 +130,8 @@ def _validate_numeric(config: Mapping[str, Any]) -> dict[str, str]:
     for name, raw in (("min", low), ("max", high), ("step", step)):
         if raw not in (None, "") and _number(raw) is None:
             errors[name] = "Enter a number."
+        elif raw not in (None, "") and abs(_number(raw)) > MAX_NUMBER:
+            errors[name] = f"Keep it between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}."
     if errors:
         return errors
     if _number(low) is not None and _number(high) is not None and _number(low) >= _number(high):
@@ -130,6 +151,8 @@ def validate_criterion(spec: Mapping[str, Any], other_keys: Iterable[str] = ()) 
     errors: dict[str, str] = {}
     if not str(spec.get("name", "")).strip():
         errors["name"] = "Give the criterion a name."
+    texts = {name: spec[name] for name in ("name", "help_text") if name in spec}
+    errors.update(check_fields(Criterion, **texts))
     key = str(spec.get("key", "")).strip()
     if not key:
         errors["key"] = "Give the criterion a key (used in exports and the API)."
@@ -146,6 +169,8 @@ def validate_criterion(spec: Mapping[str, Any], other_keys: Iterable[str] = ()) 
     weight = _number(spec.get("weight", 1.0))
     if weight is None or weight <= 0:
         errors["weight"] = "The weight must be a positive number."
+    elif weight > MAX_WEIGHT:
+        errors["weight"] = f"Keep the weight to {MAX_WEIGHT} or less."
     config = spec.get("config") or {}
     if kind == CriterionKind.LIKERT:
         message = _validate_levels(config.get("levels", []))
@@ -159,8 +184,11 @@ def validate_criterion(spec: Mapping[str, Any], other_keys: Iterable[str] = ()) 
         errors.update(_validate_numeric(config))
     elif kind == CriterionKind.FREE_TEXT:
         limit = config.get("max_length")
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            errors["max_length"] = "The length limit must be a positive whole number."
+        whole = isinstance(limit, int) and not isinstance(limit, bool)
+        if limit is not None and not (whole and 1 <= limit <= MAX_TEXT_LIMIT):
+            errors["max_length"] = (
+                f"The length limit must be a whole number from 1 to {MAX_TEXT_LIMIT:,}."
+            )
     return errors
 
 
@@ -192,14 +220,24 @@ def create_rubric(
     instructions: str = "",
 ) -> RubricVersion:
     """A new rubric with a first draft version holding ``criteria`` (dicts of Criterion fields)."""
-    if not name.strip():
-        raise RubricError({"name": "Give the rubric a name."})
+    _check_details(name, description, instructions)
     with transaction.atomic():
         rubric = Rubric.objects.create(workspace=workspace, name=name, description=description)
         version = RubricVersion.objects.create(rubric=rubric, number=1, instructions=instructions)
         for position, spec in enumerate(criteria):
             Criterion.objects.create(rubric_version=version, position=position, **spec)
     return version
+
+
+def _check_details(name: str, description: str, instructions: str) -> None:
+    """RubricError naming each field that cannot be stored: blank or overlong name, text
+    with a NUL or a lone surrogate."""
+    errors = check_fields(Rubric, name=name.strip(), description=description)
+    errors.update(check_fields(RubricVersion, instructions=instructions))
+    if not name.strip():
+        errors["name"] = "Give the rubric a name."
+    if errors:
+        raise RubricError(errors)
 
 
 def publish(version: RubricVersion, actor=None) -> RubricVersion:
@@ -262,11 +300,12 @@ def new_draft_version(rubric: Rubric) -> RubricVersion:
 def clone_rubric(rubric: Rubric, name: str = "") -> RubricVersion:
     """A new rubric whose draft v1 copies the latest version of ``rubric``."""
     source = latest_version(rubric)
+    limit = Rubric._meta.get_field("name").max_length
+    name = name.strip() or f"Copy of {rubric.name}"[:limit]
+    _check_details(name, rubric.description, "")
     with transaction.atomic():
         copy = Rubric.objects.create(
-            workspace_id=rubric.workspace_id,
-            name=name.strip() or f"Copy of {rubric.name}",
-            description=rubric.description,
+            workspace_id=rubric.workspace_id, name=name, description=rubric.description
         )
         version = RubricVersion.objects.create(
             rubric=copy, number=1, instructions=source.instructions if source else ""
@@ -317,8 +356,7 @@ def discard_draft(version: RubricVersion) -> Rubric:
 
 def update_details(version: RubricVersion, *, name: str, description: str, instructions: str):
     """Rename a rubric and, on a draft, change the version's reviewer instructions."""
-    if not name.strip():
-        raise RubricError({"name": "Give the rubric a name."})
+    _check_details(name, description, instructions)
     rubric = version.rubric
     rubric.name, rubric.description = name.strip(), description
     rubric.save(update_fields=["name", "description"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
@@ -21,6 +22,8 @@ def _number_or_raw(text: str | None, *, integer: bool = False) -> Any:
     try:
         number = float(text)
     except ValueError:
+        return text
+    if not math.isfinite(number):  # "inf", "nan", "1e999": not a number an author means
         return text
     if integer:
         return int(number) if number == int(number) else text

@@ -85,6 +85,8 @@ def _context(admin: Membership, **extra) -> dict:
         "roles": Role.choices,
         "invitations": invitations,
         "member_errors": {},
+        "cohort_errors": {},
+        "cohort_values": {},
         "email_configured": invites.email_configured(),
         **extra,
     }
@@ -153,15 +155,15 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
 @login_required
 def cohort_create(request: HttpRequest, slug: str) -> HttpResponse:
     admin = access.get_membership(request.user, slug, access.ADMINS)
+    values = {name: request.POST.get(name, "") for name in ("name", "description")}
     try:
-        cohort = people.create_cohort(
-            admin.workspace, request.POST.get("name", ""), request.POST.get("description", "")
-        )
+        cohort = people.create_cohort(admin.workspace, values["name"], values["description"])
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        audit.record(admin.workspace, request.user, "cohort.create", cohort, cohort.name)
-        messages.success(request, f"Created the cohort {cohort.name}.")
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"name": exc.messages}
+        context = _context(admin, cohort_errors=errors, cohort_values=values)
+        return render(request, PEOPLE_TEMPLATE, context, status=422)
+    audit.record(admin.workspace, request.user, "cohort.create", cohort, cohort.name)
+    messages.success(request, f"Created the cohort {cohort.name}.")
     return redirect("people", slug=slug)
 
 

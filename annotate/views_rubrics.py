@@ -67,10 +67,17 @@ def _changed(response: HttpResponse) -> HttpResponse:
 # --- List, create ----------------------------------------------------------------------------
 
 
+LIST_TEMPLATE = "annotate/rubric_list.html"
+
+
 @require_GET
 @login_required
 def rubric_list(request: HttpRequest, slug: str) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.SETUP_READERS)
+    return render(request, LIST_TEMPLATE, _list_context(membership))
+
+
+def _list_context(membership: Membership, **extra) -> dict:
     all_rubrics = list(
         Rubric.objects.filter(workspace=membership.workspace)
         .prefetch_related("versions")
@@ -79,17 +86,16 @@ def rubric_list(request: HttpRequest, slug: str) -> HttpResponse:
     for rubric in all_rubrics:
         rubric.version_list = sorted(rubric.versions.all(), key=lambda v: v.number)
         rubric.latest = rubric.version_list[-1] if rubric.version_list else None
-    return render(
-        request,
-        "annotate/rubric_list.html",
-        {
-            "membership": membership,
-            "workspace": membership.workspace,
-            "active": [r for r in all_rubrics if r.archived_at is None],
-            "archived": [r for r in all_rubrics if r.archived_at is not None],
-            "templates": TEMPLATES,
-        },
-    )
+    return {
+        "membership": membership,
+        "workspace": membership.workspace,
+        "active": [r for r in all_rubrics if r.archived_at is None],
+        "archived": [r for r in all_rubrics if r.archived_at is not None],
+        "templates": TEMPLATES,
+        "create_errors": {},
+        "create_values": {},
+        **extra,
+    }
 
 
 @require_POST
@@ -106,8 +112,10 @@ def rubric_create(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             version = rubrics.create_rubric(membership.workspace, name, [])
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("rubric-list", slug=slug)
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"name": exc.messages}
+        values = {"name": name, "template": template}
+        context = _list_context(membership, create_errors=errors, create_values=values)
+        return render(request, LIST_TEMPLATE, context, status=422)
     audit.record(
         membership.workspace, request.user, "rubric.create", version.rubric,
         f"Created the rubric {version.rubric.name}", template=template,
@@ -189,7 +197,9 @@ def rubric_details(request: HttpRequest, slug: str, rubric_id: int, number: int)
         )
     except ValidationError as exc:
         context["details_errors"] = exc.message_dict
-        context["rubric"].name = request.POST.get("name", "")
+        context["rubric"].name = request.POST.get("name", "")  # the author's text stays
+        context["rubric"].description = request.POST.get("description", "")
+        context["version"].instructions = request.POST.get("instructions", "")
         return render(request, EDIT_TEMPLATE + "#details", context, status=422)
     context = _page_context(membership, version)
     context["details_saved"] = True
@@ -243,7 +253,11 @@ def rubric_new_draft(request: HttpRequest, slug: str, rubric_id: int) -> HttpRes
 def rubric_clone(request: HttpRequest, slug: str, rubric_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug, access.AUTHORS)
     rubric = _rubric(membership, rubric_id)
-    version = rubrics.clone_rubric(rubric, request.POST.get("name", ""))
+    try:
+        version = rubrics.clone_rubric(rubric, request.POST.get("name", ""))
+    except ValidationError as exc:
+        messages.error(request, "Not cloned: " + " ".join(exc.messages))
+        return redirect("rubric-detail", slug=slug, rubric_id=rubric.pk)
     audit.record(
         membership.workspace, request.user, "rubric.clone", version.rubric,
         f"Cloned {rubric.name} into {version.rubric.name}",

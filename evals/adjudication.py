@@ -25,6 +25,7 @@ from django.utils import timezone
 from annotate import audit
 from annotate.judging import validate_answers
 from annotate.models import Criterion, CriterionKind, Item, Judgment, Queue
+from annotate.text import text_problem
 
 from .agreement_report import PREFERENCE_CHOICES, PREFERENCE_KEY
 from .models import Adjudication
@@ -129,6 +130,8 @@ def record(
 ) -> tuple[Adjudication | None, dict[str, str]]:
     """Record (or revise) the final answers on an item. Returns (adjudication, errors)."""
     answers, errors = validate_final(queue, criteria, raw)
+    if problem := text_problem(note):
+        errors["note"] = f"This text {problem}."
     if errors:
         return None, errors
     now = timezone.now()

@@ -9,7 +9,6 @@ attachments with ``nosniff``, only to tokens of the export's workspace.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,12 +17,13 @@ from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
-from pydantic import ConfigDict
+from pydantic import StrictFloat
 
 from annotate import audit
 from annotate.api import PageQuery, get_queue
 
-from .api_common import ApiError, ErrorOut, paginate, responses
+from .api_common import ApiError, ErrorOut, needs, paginate, responses
+from .api_fields import Id, IsoDatetime, RequestSchema, StrictBool, StrictId, Text, text
 from .export_jobs import (
     expired_message,
     export_jobs,
@@ -35,32 +35,28 @@ from .export_jobs import (
 from .exports import ExportError, parse_spec
 from .import_jobs import record_import
 from .imports import IMPORT_FORMATS, ImportFileError, import_judgments
-from .models import Job
+from .models import Job, TokenScope
 
 router = Router(tags=["exports"])
 
 
-class FiltersIn(Schema):
-    model_config = ConfigDict(extra="forbid")  # a misspelt filter must not export everything
-
-    queue_ids: list[int] = []
-    since: datetime | None = None
-    until: datetime | None = None
-    cohort_ids: list[int] = []
-    model_versions: list[str] = []
-    min_agreement: float | None = Field(None, ge=0, le=1)
-    adjudicated_only: bool = False
-    exclude_gold: bool = False
+class FiltersIn(RequestSchema):  # a misspelt filter must not export everything
+    queue_ids: list[StrictId] = []
+    since: IsoDatetime | None = None
+    until: IsoDatetime | None = None
+    cohort_ids: list[StrictId] = []
+    model_versions: list[text(max_length=200)] = []  # type: ignore[valid-type]
+    min_agreement: StrictFloat | None = Field(None, ge=0, le=1)
+    adjudicated_only: StrictBool = False
+    exclude_gold: StrictBool = False
 
 
-class ExportIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ExportIn(RequestSchema):
     shape: Literal["judgments", "judgments_long", "items", "sft", "preferences"] = "judgments"
     format: Literal["csv", "jsonl", "parquet"] = "parquet"
     filters: FiltersIn = FiltersIn()
-    sft_threshold: float = Field(0.8, ge=0, le=1)
-    keep_ties: bool = Field(False, description="preferences: keep ties and both-bad pairs")
+    sft_threshold: StrictFloat = Field(0.8, ge=0, le=1)
+    keep_ties: StrictBool = Field(False, description="preferences: keep ties and both-bad pairs")
 
 
 class FileOut(Schema):
@@ -101,6 +97,9 @@ class ImportOut(Schema):
     created: int
     items_created: int
     reviewers_created: int
+    duplicate: int = Field(
+        description="rows whose judgment is already there (the same file imported again)"
+    )
     refused: int = Field(description="bad rows; errors lists the first 1,000")
     errors: list[RowError]
 
@@ -137,7 +136,12 @@ def _get_job(request: HttpRequest, export_id: int) -> Job:
     return job
 
 
-@router.post("/exports", response=responses({202: ExportOut}), summary="Start an export job")
+@router.post(
+    "/exports",
+    auth=needs(TokenScope.EXPORTS),
+    response=responses({202: ExportOut}),
+    summary="Start an export job",
+)
 def create_export(request: HttpRequest, payload: ExportIn) -> Status:
     workspace = request.workspace  # type: ignore[attr-defined]
     filters: dict[str, Any] = payload.filters.dict()
@@ -153,12 +157,16 @@ def create_export(request: HttpRequest, payload: ExportIn) -> Status:
         )
     except ExportError as exc:
         raise ApiError(400, "bad_filter", str(exc)) from None
-    token = request.api_token  # type: ignore[attr-defined]
-    job = start_export(workspace, spec, api_token=token.prefix)
+    job = start_export(workspace, spec, api_token=request.api_token)  # type: ignore[attr-defined]
     return Status(202, _export_out(job))
 
 
-@router.get("/exports", response=responses({200: ExportPage}), summary="Export jobs, oldest first")
+@router.get(
+    "/exports",
+    auth=needs(TokenScope.EXPORTS),
+    response=responses({200: ExportPage}),
+    summary="Export jobs, oldest first",
+)
 def list_exports(request: HttpRequest, page: Query[PageQuery]) -> dict:
     qs = export_jobs(request.workspace)  # type: ignore[attr-defined]
     rows, cursor = paginate(qs, "exports", page.cursor, page.limit)
@@ -166,14 +174,18 @@ def list_exports(request: HttpRequest, page: Query[PageQuery]) -> dict:
 
 
 @router.get(
-    "/exports/{export_id}", response=responses({200: ExportOut}), summary="Poll an export job"
+    "/exports/{export_id}",
+    auth=needs(TokenScope.EXPORTS),
+    response=responses({200: ExportOut}),
+    summary="Poll an export job",
 )
-def get_export(request: HttpRequest, export_id: int) -> ExportOut:
+def get_export(request: HttpRequest, export_id: Id) -> ExportOut:
     return _export_out(_get_job(request, export_id))
 
 
 @router.get(
     "/exports/{export_id}/files/{name}",
+    auth=needs(TokenScope.EXPORTS),
     summary="Download one file of a finished export",
     response=responses({200: None, 410: ErrorOut}),
     openapi_extra={
@@ -185,7 +197,7 @@ def get_export(request: HttpRequest, export_id: int) -> ExportOut:
         }
     },
 )
-def download_export_file(request: HttpRequest, export_id: int, name: str) -> FileResponse:
+def download_export_file(request: HttpRequest, export_id: Id, name: Text) -> FileResponse:
     job = _get_job(request, export_id)
     if is_expired(job):
         raise ApiError(410, "expired", expired_message(job))
@@ -193,7 +205,7 @@ def download_export_file(request: HttpRequest, export_id: int, name: str) -> Fil
     if path is None:
         raise Http404
     token = request.api_token  # type: ignore[attr-defined]
-    audit.record(job.workspace_id, None, "export.download", job, name, api_token=token.prefix)
+    audit.record(job.workspace_id, None, "export.download", job, name, api_token=token)
     return download_response(path)
 
 
@@ -209,21 +221,45 @@ def download_response(path: Path) -> FileResponse:
     return response
 
 
+IMPORT_FIELDS = ("queue_id", "format", "file")
+
+
 @router.post(
     "/imports",
+    auth=needs(TokenScope.IMPORTS),
     response=responses({200: ImportOut}),
     tags=["imports"],
     summary="Import judgments into a queue",
+    # Unknown form fields are refused, as unknown JSON fields are everywhere else.
+    openapi_extra={
+        "requestBody": {
+            "content": {"multipart/form-data": {"schema": {"additionalProperties": False}}}
+        }
+    },
 )
 def import_file(
     request: HttpRequest,
-    queue_id: Form[int],
+    queue_id: Form[Id],
     format: Form[Literal["csv", "jsonl", "parquet"]],
     file: File[UploadedFile],
 ) -> dict:
+    unknown = sorted((set(request.POST) | set(request.FILES)) - set(IMPORT_FIELDS))
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid",
+            f"The request is not valid: unknown field {', '.join(map(repr, unknown))}; "
+            f"the fields are {', '.join(IMPORT_FIELDS)}.",
+            [
+                {"type": "extra_forbidden", "loc": ["form", name], "msg": "Unknown field"}
+                for name in unknown
+            ],
+        )
     queue = get_queue(request, queue_id)
     if format not in IMPORT_FORMATS:
         raise ApiError(400, "bad_format", "format must be csv, jsonl or parquet.")
+    if not file.size:
+        raise ApiError(400, "bad_file", "The file is empty.")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload.{format}"
         with path.open("wb") as handle:
@@ -234,5 +270,5 @@ def import_file(
         except ImportFileError as exc:
             raise ApiError(400, "bad_file", str(exc)) from None
     token = request.api_token  # type: ignore[attr-defined]
-    record_import(queue, None, file.name or "", format, result, api_token=token.prefix)
+    record_import(queue, None, file.name or "", format, result, api_token=token)
     return result.as_dict()

@@ -16,15 +16,20 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from quorum.api import error_response
 
-from .api_common import responses
+from .api_common import needs, responses
+from .api_fields import QuerySchema, Text
 from .ingest import Reason, Report, ingest_lines, iter_lines
-from .models import Log, Source
+from .models import Log, Source, TokenScope
 
 router = Router(tags=["logs"])
+
+
+class SourceQuery(QuerySchema):  # a misspelt ?source= must not send logs to "api"
+    source: Text = Field("api", description="The source's name; created when new.")
 
 
 class RejectedLine(Schema):
@@ -112,10 +117,12 @@ def _source(request: HttpRequest, name: str) -> Source:
 
 @router.post(
     "",
+    auth=needs(TokenScope.LOGS_WRITE),
     response=responses({200: IngestReportOut}),
     summary="Ingest logs (JSON array or JSONL; gzip accepted)",
 )
-def post_logs(request: HttpRequest, source: str = "api") -> Any:
+def post_logs(request: HttpRequest, query: Query[SourceQuery]) -> Any:
+    source = query.source
     limit = settings.QUORUM_API_MAX_BODY_BYTES
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared > limit:
@@ -166,10 +173,12 @@ def _answer(request: HttpRequest, report: Report) -> dict[str, Any]:
 
 @router.get(
     "/{external_id}",
+    auth=needs(TokenScope.READ),
     response=responses({200: LogOut}),
     summary="One log of this workspace, by source and external id",
 )
-def get_log(request: HttpRequest, external_id: str, source: str = "api") -> dict[str, Any]:
+def get_log(request: HttpRequest, external_id: Text, query: Query[SourceQuery]) -> dict[str, Any]:
+    source = query.source
     log = (
         Log.objects.filter(
             workspace=request.workspace,  # type: ignore[attr-defined]

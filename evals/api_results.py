@@ -12,8 +12,9 @@ from ninja import Field, Router, Schema
 from annotate.api import get_queue
 from annotate.models import Queue
 
-from .api_common import ApiError, responses
-from .models import AgreementSnapshot, LeaderboardSnapshot
+from .api_common import ApiError, needs, responses
+from .api_fields import Id
+from .models import AgreementSnapshot, LeaderboardSnapshot, TokenScope
 
 router = Router(tags=["results"])
 
@@ -40,10 +41,11 @@ class LeaderboardOut(Schema):
 
 @router.get(
     "/queues/{queue_id}/agreement",
+    auth=needs(TokenScope.READ),
     response=responses({200: AgreementOut}),
     summary="A queue's latest inter-rater agreement report",
 )
-def queue_agreement(request: HttpRequest, queue_id: int) -> AgreementOut:
+def queue_agreement(request: HttpRequest, queue_id: Id) -> AgreementOut:
     queue = get_queue(request, queue_id)
     snapshot = AgreementSnapshot.objects.filter(queue=queue).order_by("-computed_at").first()
     return AgreementOut(
@@ -56,10 +58,11 @@ def queue_agreement(request: HttpRequest, queue_id: int) -> AgreementOut:
 
 @router.get(
     "/queues/{queue_id}/leaderboard",
+    auth=needs(TokenScope.READ),
     response=responses({200: LeaderboardOut}),
     summary="A pairwise queue's leaderboard",
 )
-def queue_leaderboard(request: HttpRequest, queue_id: int) -> LeaderboardOut:
+def queue_leaderboard(request: HttpRequest, queue_id: Id) -> LeaderboardOut:
     queue = get_queue(request, queue_id)
     if queue.kind != Queue.Kind.PAIRWISE:
         raise ApiError(

@@ -7,6 +7,7 @@ field keeps the stored key, and the key is encrypted before it reaches the model
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from annotate.models import Queue
@@ -56,11 +57,23 @@ class JudgeEndpointForm(forms.ModelForm):
             "allow_private_network": "Allow private network addresses",
         }
 
+    # Sensible ranges of the numbers (the database would take far more, and fail on the rest).
+    BOUNDS = {
+        "temperature": (0, 2),
+        "max_tokens": (1, 1_000_000),
+        "timeout_seconds": (0, 3600),
+        "concurrency": (1, 256),
+        "requests_per_minute": (1, 1_000_000),
+        "invalid_answer_retries": (0, 10),
+    }
+
     def __init__(self, *args, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.workspace = workspace or self.instance.workspace
-        self.fields["temperature"].min_value = 0
-        self.fields["concurrency"].widget.attrs["min"] = 1
+        for name, (low, high) in self.BOUNDS.items():
+            field = self.fields[name]
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.widget.attrs.update(min=low, max=high)
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -81,13 +94,6 @@ class JudgeEndpointForm(forms.ModelForm):
                 )
             except UnsafeURL as exc:
                 self.add_error("base_url", str(exc))
-        for name in ("temperature", "timeout_seconds"):
-            if data.get(name) is not None and data[name] < 0:
-                self.add_error(name, "Must not be negative.")
-        if data.get("concurrency") == 0:
-            self.add_error("concurrency", "At least 1.")
-        if data.get("requests_per_minute") == 0:
-            self.add_error("requests_per_minute", "At least 1.")
         return data
 
     def save(self, commit: bool = True) -> JudgeEndpoint:
@@ -134,10 +140,18 @@ class RunForm(forms.Form):
     endpoint = forms.ModelChoiceField(queryset=JudgeEndpoint.objects.none())
     queue = forms.ModelChoiceField(queryset=Queue.objects.none())
     budget = forms.DecimalField(
-        required=False, min_value=0, decimal_places=6, help_text="Stop cleanly at this cost."
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        decimal_places=6,
+        help_text="Stop cleanly at this cost.",
     )
     stop_after_failures = forms.IntegerField(
-        required=False, min_value=0, initial=10, help_text="Stop after this many failures in a row."
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        initial=10,
+        help_text="Stop after this many failures in a row.",
     )
     inconsistency = forms.ChoiceField(
         choices=JudgeRun.Inconsistency.choices,

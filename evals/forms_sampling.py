@@ -12,6 +12,8 @@ from annotate.models import Queue, Workspace
 from . import sampling
 from .models import SamplingRule, Source
 
+MAX_CHARS = 100_000_000  # a length filter beyond this matches nothing a log can hold
+
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
@@ -27,20 +29,27 @@ class SamplingRuleForm(forms.Form):
     model_versions = forms.CharField(required=False, help_text="Comma-separated; empty for any.")
     since = forms.DateTimeField(required=False, help_text="Logs from (YYYY-MM-DD HH:MM).")
     until = forms.DateTimeField(required=False, help_text="Logs before.")
-    last_hours = forms.IntegerField(required=False, min_value=1, help_text="Only the last N hours.")
+    last_hours = forms.IntegerField(
+        required=False, min_value=1, max_value=24 * 366 * 10, help_text="Only the last N hours."
+    )
     metadata = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="key=value, one a line."
     )
     feedback_negative = forms.BooleanField(required=False, label="Only negative user feedback")
     text_contains = forms.CharField(required=False, max_length=200)
-    min_length = forms.IntegerField(required=False, min_value=0, help_text="Output characters.")
-    max_length = forms.IntegerField(required=False, min_value=0)
+    min_length = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_CHARS, help_text="Output characters."
+    )
+    max_length = forms.IntegerField(required=False, min_value=0, max_value=MAX_CHARS)
     strategy = forms.ChoiceField(choices=SamplingRule.Strategy.choices)
     judge_criterion = forms.CharField(
         required=False, max_length=60, help_text="Judge priority: the criterion key, e.g. accuracy."
     )
     judge_below = forms.FloatField(
-        required=False, help_text="Judge priority: logs the judge scored below this come first."
+        required=False,
+        min_value=-1e6,
+        max_value=1e6,
+        help_text="Judge priority: logs the judge scored below this come first.",
     )
     rate_percent = forms.FloatField(
         required=False, min_value=0.001, max_value=100, label="Rate (%)"
@@ -63,7 +72,9 @@ class SamplingRuleForm(forms.Form):
         label="Pair: version B",
         help_text="The version it is compared with, on the same normalized input.",
     )
-    seed = forms.IntegerField(required=False, help_text="Same seed, same picks.")
+    seed = forms.IntegerField(
+        required=False, min_value=-(2**63), max_value=2**63 - 1, help_text="Same seed, same picks."
+    )
     schedule = forms.ChoiceField(choices=SamplingRule.Schedule.choices)
     every_minutes = forms.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
     active = forms.BooleanField(required=False, initial=True)

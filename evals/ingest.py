@@ -33,6 +33,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from annotate.text import text_problem
+
 from . import pairing, redaction
 from .models import Log, Source
 from .readahead import read_ahead
@@ -198,8 +200,10 @@ def check_shape(
 def _check_string(value: str, chars_limit: int) -> None:
     if len(value) > chars_limit:
         raise Rejected(Reason.FIELD_TOO_LARGE, f"A field is over {chars_limit} characters.")
-    if "\x00" in value:
-        raise Rejected(Reason.NUL_BYTE, "A field contains a NUL character.")
+    problem = text_problem(value)  # the one text rule of every way in
+    if problem:
+        reason = Reason.NUL_BYTE if "\x00" in value else Reason.INVALID_VALUE
+        raise Rejected(reason, f"A field {problem}.")
 
 
 # --- Mapping a parsed object to log fields -------------------------------------------------
@@ -458,7 +462,9 @@ def validate_mapping(header: list[str], mapping: dict[str, str]) -> list[str]:
             problems.append(f"{Reason.UNKNOWN_COLUMN}: the file has no column {column!r}.")
     targets = [t for t in mapping.values() if t != IGNORE]
     for target in targets:
-        if target not in CSV_TARGETS and not (
+        if problem := text_problem(target):
+            problems.append(f"The field {target!r} {problem}.")
+        elif target not in CSV_TARGETS and not (
             target.startswith(METADATA_PREFIX) and len(target) > len(METADATA_PREFIX)
         ):
             problems.append(f"Unknown field {target!r}.")

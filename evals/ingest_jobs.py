@@ -24,6 +24,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from annotate.models import Workspace
+from annotate.text import replace_bad_text
 
 from . import jobs
 from .ingest import (
@@ -153,7 +154,8 @@ def read_csv_header(path: Path) -> list[str]:
     with path.open("rb") as f:
         for _, raw in iter_csv_records(f):
             cells = parse_csv_record(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
-            return [c.strip() for c in cells]
+            # Column names become metadata keys: a NUL is replaced, as bad UTF-8 just was.
+            return [replace_bad_text(c.strip()) for c in cells]
     return []
 
 

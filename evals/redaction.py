@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from annotate.text import text_problem
+
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Phone numbers: an optional +country code, then 7+ digits with spaces, dots, dashes
 # or brackets between groups. Starts and ends on a digit (or "+" / "(").
@@ -74,8 +76,12 @@ def _compile_records(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A cleaned config; raises RedactionConfigError for a pattern that does not compile."""
+    """A cleaned config; raises RedactionConfigError for a pattern that does not compile
+    (or holds text that cannot be stored)."""
     patterns = [p for p in (config.get("record_patterns") or []) if str(p).strip()]
+    for pattern in patterns:
+        if problem := text_problem(str(pattern)):
+            raise RedactionConfigError(f"The pattern {pattern!r} {problem}.")
     _compile_records(tuple(patterns))
     return {
         "enabled": bool(config.get("enabled", True)),

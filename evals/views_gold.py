@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -12,12 +14,15 @@ from django.views.decorators.http import require_http_methods
 from annotate import access, audit
 from annotate.items import add_items
 from annotate.models import Criterion, CriterionKind, Item
+from annotate.text import check_fields
 
 from .calibration import show_answer
 from .gold import GoldError, mark_gold
 
 TEMPLATE = "evals/gold.html"
 SCALE_KINDS = (CriterionKind.LIKERT, CriterionKind.NUMERIC)
+MAX_TOLERANCE = 1_000_000
+TEXT_FIELDS = {"input_text": "input", "output": "output", "gold_explanation": "explanation"}
 
 
 def _tolerances(request: HttpRequest, criteria: list[Criterion]) -> tuple[dict, dict]:
@@ -29,10 +34,13 @@ def _tolerances(request: HttpRequest, criteria: list[Criterion]) -> tuple[dict, 
         try:
             value = float(raw)
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
             errors[c.key] = "The tolerance must be a number."
-            continue
-        if value < 0:
+        elif value < 0:
             errors[c.key] = "The tolerance cannot be negative."
+        elif value > MAX_TOLERANCE:
+            errors[c.key] = f"Keep the tolerance to {MAX_TOLERANCE:,} or less."
         tolerance[c.key] = value
     return tolerance, errors
 
@@ -61,6 +69,13 @@ def gold_items(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
             key[2:]: value for key, value in request.POST.items() if key.startswith("c-") and value
         }
         tolerance, errors = _tolerances(request, criteria)
+        texts = check_fields(
+            Item,
+            input_text=form["input"],
+            output=form["output"],
+            gold_explanation=form["explanation"],
+        )
+        errors.update({TEXT_FIELDS[name]: message for name, message in texts.items()})
         if not form["output"]:
             errors["output"] = "Paste the output to grade."
         if not errors:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from annotate import access
 from annotate.models import Membership, Role
+from annotate.text import text_problem
 
 from . import redaction
 from .ingest import CSV_TARGETS, IGNORE, METADATA_PREFIX, Format, guess_mapping, validate_mapping
@@ -56,6 +57,8 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
         fmt = request.POST.get("format", "")
         if file is None or not name:
             error = "Choose a file and a source."
+        elif problem := text_problem(name):
+            error = f"The source name {problem}."
         else:
             source, _ = Source.objects.get_or_create(workspace=workspace, name=name)
             try:

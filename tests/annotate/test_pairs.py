@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from annotate.models import Item
 from annotate.pairs import create_pair_items, import_pairs_file
+from evals.models import Log, Source
 from tests.factories import make_queue
 
 from .pairwise_helpers import make_pairwise_queue, pair_rows
@@ -134,3 +135,64 @@ def test_the_workspace_page_links_a_pairwise_queue_to_its_pairs_and_results(
     body = client.get(reverse("workspace", args=[workspace.slug])).content.decode()
     assert reverse("pairs", args=[workspace.slug, queue.pk]) in body
     assert reverse("leaderboard", args=[workspace.slug, queue.pk]) in body
+
+
+BAD_TEXT = [
+    ({"output_a": "a\u0000b"}, "output_a: contains a NUL character"),
+    ({"input": "\ud800"}, "input: contains a lone surrogate"),
+    ({"metadata": {"topic": "x\u0000"}}, "metadata['topic']: contains a NUL"),
+    ({"metadata": {"a\u0000": 1}}, "metadata key 'a\\x00' contains a NUL"),
+    ({"model_b": "m\u0000"}, "model_b: contains a NUL"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_TEXT)
+def test_a_row_with_text_that_cannot_be_stored_is_refused_by_line(workspace, change, message):
+    queue = make_pairwise_queue(workspace)
+    good, bad = pair_rows(2)
+    result = create_pair_items(queue, [good, {**bad, **change}])
+    assert len(result.created) == 1
+    (line, error), *_ = result.errors
+    assert line == 2 and message in error
+
+
+def test_an_upload_with_a_nul_keeps_its_good_rows(client, workspace, author):
+    """json.dumps writes "\\u0000" and "\\ud800" escapes: one such line used to lose the file."""
+    queue = make_pairwise_queue(workspace)
+    client.force_login(author)
+    rows = pair_rows(3)
+    rows[1]["output_a"] = "a\u0000b"
+    rows[2]["metadata"] = {"note": "\ud800"}
+    body = "\n".join(json.dumps(row) for row in rows)
+    upload = SimpleUploadedFile("pairs.jsonl", body.encode(), content_type="application/json")
+    response = client.post(reverse("pairs", args=[workspace.slug, queue.pk]), {"file": upload})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Added 1 pair" in page and "Line 2: output_a: contains a NUL" in page
+    assert "Line 3: metadata[&#x27;note&#x27;]: contains a lone surrogate" in page
+    assert Item.objects.filter(queue=queue).count() == 1
+
+
+def test_a_csv_upload_with_a_raw_nul_keeps_its_good_rows(workspace):
+    queue = make_pairwise_queue(workspace)
+    data = b"input,output_a,output_b\nQ1,yes,no\nQ2,a\x00b,c\n"
+    result = import_pairs_file(queue, "pairs.csv", data)
+    assert len(result.created) == 1
+    assert result.errors == [(3, "output_a: contains a NUL character (\\u0000).")]
+
+
+def test_a_pair_from_a_log_of_another_workspace_is_refused_by_line(workspace, outsider):
+    other = outsider.memberships.get().workspace
+    source = Source.objects.create(workspace=other, name="theirs")
+    log = Log.objects.create(
+        workspace=other, source=source, external_id="x", output="o", timestamp=other.created_at
+    )
+    queue = make_pairwise_queue(workspace)
+    good, theirs, huge = pair_rows(3)
+    rows = [good, {**theirs, "source_log_id": log.pk}, {**huge, "source_log_id": 2**70}]
+    result = create_pair_items(queue, rows)
+    assert len(result.created) == 1
+    assert result.errors == [
+        (2, f"source_log_id {log.pk} is not a log of this workspace."),
+        (3, "source_log_id is not the id of a log."),
+    ]

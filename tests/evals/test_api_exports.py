@@ -1,5 +1,6 @@
 import hashlib
 import io
+import json
 from datetime import timedelta
 
 import pyarrow.parquet as pq
@@ -11,8 +12,7 @@ from annotate.models import Item, Judgment, Queue
 from evals.api_common import make_cursor
 from evals.export_jobs import run_export_job
 from evals.models import Job
-from evals.tokens import create_token
-from tests.factories import WorkspaceFactory, make_queue
+from tests.factories import WorkspaceFactory, make_queue, make_token
 
 from .test_exports import SNAPSHOT, _export
 
@@ -62,7 +62,12 @@ def test_a_cursor_from_another_listing_is_refused(client, workspace, auth):
 
 def test_adding_items_to_a_queue(client, workspace, auth):
     queue = make_queue(workspace)
-    body = {"items": [{"input_text": "Q", "output": "A", "model_version": "v3"}, {"output": "B"}]}
+    body = {
+        "items": [
+            {"input_text": "Q", "output": "A", "model_version": "v3"},
+            {"input": [{"role": "user", "content": "Q2"}], "output": "B"},
+        ]
+    }
     response = client.post(
         f"/api/v1/queues/{queue.pk}/items", body, content_type="application/json", **auth
     )
@@ -91,7 +96,7 @@ def test_another_workspaces_queue_is_404(client, workspace, outsider, auth):
     assert client.get(f"/api/v1/queues/{other.pk}", **auth).status_code == 404
     response = client.post(
         f"/api/v1/queues/{other.pk}/items",
-        {"items": [{"output": "x"}]},
+        {"items": [{"input_text": "q", "output": "x"}]},
         content_type="application/json",
         **auth,
     )
@@ -163,7 +168,7 @@ def test_a_rerun_export_job_writes_the_same_bytes(client, graded_queue, workspac
 
 def test_another_workspaces_export_and_its_files_are_404(client, graded_queue, workspace, auth):
     other = WorkspaceFactory(slug="elsewhere")
-    _, other_token = create_token(other, "theirs")
+    _, other_token = make_token(other, "theirs")
     export = client.post(
         "/api/v1/exports", {"format": "csv"}, content_type="application/json", **auth
     ).json()
@@ -217,7 +222,7 @@ def test_judgments_are_imported_through_the_api(client, graded_queue, workspace,
     path, _ = _export(workspace, tmp_path, "judgments", "csv")
     empty = WorkspaceFactory(slug="empty")
     queue = make_queue(empty, k=2)
-    _, token = create_token(empty, "importer")
+    _, token = make_token(empty, "importer")
     with path.open("rb") as handle:
         response = client.post(
             "/api/v1/imports",
@@ -226,6 +231,13 @@ def test_judgments_are_imported_through_the_api(client, graded_queue, workspace,
         )
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 8 and response.json()["errors"] == []
+    with path.open("rb") as handle:
+        again = client.post(
+            "/api/v1/imports",
+            {"queue_id": queue.pk, "format": "csv", "file": handle},
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        ).json()
+    assert (again["created"], again["duplicate"], again["refused"]) == (0, 8, 0)
 
 
 def test_an_unreadable_import_file_is_400(client, workspace, auth):
@@ -239,17 +251,22 @@ def test_an_unreadable_import_file_is_400(client, workspace, auth):
     assert response.json()["error"]["code"] == "bad_file"
 
 
-def test_judgments_are_not_imported_into_a_pairwise_queue(client, workspace, auth):
+def test_a_pairwise_queue_takes_pairs_and_refuses_a_rubric_row(client, workspace, auth):
     queue = make_queue(workspace, name="Pairs", kind=Queue.Kind.PAIRWISE)
+    rows = [
+        {"input_text": "Q", "output_a": "A", "output_b": "B", "reviewer": "x", "preferred": "b"},
+        {"input_text": "Q", "output": "A", "reviewer": "y", "answer_accuracy": 4},
+    ]
+    body = "".join(json.dumps(row) + "\n" for row in rows).encode()
     response = client.post(
         "/api/v1/imports",
-        {"queue_id": queue.pk, "format": "jsonl", "file": io.BytesIO(b'{"item_id": 1}\n')},
+        {"queue_id": queue.pk, "format": "jsonl", "file": io.BytesIO(body)},
         **auth,
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "bad_file"
-    assert "rubric queues only" in response.json()["error"]["message"]
-    assert not Judgment.objects.filter(queue=queue).exists()
+    assert response.status_code == 200, response.content
+    assert (response.json()["created"], response.json()["refused"]) == (1, 1)
+    assert response.json()["errors"] == [{"row": 2, "message": "Missing output_a, output_b."}]
+    assert Judgment.objects.get(queue=queue).answers["preference"] == "b"
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer qrm_x_y", "Token abc", "Bearer "])
@@ -280,7 +297,7 @@ def test_a_token_over_its_rate_limit_gets_429_with_retry_after(client, workspace
     response = client.get("/api/v1/queues", **auth)
     assert response.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(response["Retry-After"]) <= 60
-    _, other = create_token(workspace, "another")
+    _, other = make_token(workspace, "another")
     assert client.get("/api/v1/queues", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
 
 

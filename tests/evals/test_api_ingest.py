@@ -3,8 +3,8 @@ import json
 
 from evals.ingest import Reason
 from evals.models import Log, Source
-from evals.tokens import create_token, revoke_token
-from tests.factories import WorkspaceFactory
+from evals.tokens import revoke_token
+from tests.factories import WorkspaceFactory, make_token
 
 from .conftest import log_line
 
@@ -21,7 +21,7 @@ def post(client, token: str, body: bytes, **headers):
 
 
 def test_jsonl_is_ingested_and_counted(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     body = log_line(1) + b"{broken\n" + log_line(2)
     response = post(client, token, body)
     assert response.status_code == 200
@@ -34,7 +34,7 @@ def test_jsonl_is_ingested_and_counted(client, workspace):
 
 
 def test_a_json_array_is_ingested_element_by_element(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     body = json.dumps(
         [json.loads(log_line(1)), {"external_id": "x"}, json.loads(log_line(2))]
     ).encode()
@@ -44,7 +44,7 @@ def test_a_json_array_is_ingested_element_by_element(client, workspace):
 
 
 def test_gzip_bodies_are_accepted_by_content_encoding_or_type(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     body = gzip.compress(log_line(1) + log_line(2))
     first = post(client, token, body, HTTP_CONTENT_ENCODING="gzip").json()
     second = post(client, token, body, content_type="application/gzip").json()
@@ -52,7 +52,7 @@ def test_gzip_bodies_are_accepted_by_content_encoding_or_type(client, workspace)
 
 
 def test_resending_the_same_body_adds_nothing(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     body = b"".join(log_line(n) for n in range(5))
     post(client, token, body)
     data = post(client, token, body).json()
@@ -61,14 +61,14 @@ def test_resending_the_same_body_adds_nothing(client, workspace):
 
 
 def test_the_source_is_chosen_by_name_in_the_token_workspace(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     post(client, token, log_line(1), query="?source=ward-app")
     assert Source.objects.get(name="ward-app").workspace == workspace
 
 
 def test_a_body_over_the_limit_is_413_in_the_error_format(client, workspace, settings):
     settings.QUORUM_API_MAX_BODY_BYTES = 300
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     response = post(client, token, log_line(1) + log_line(2))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == Reason.FILE_TOO_LARGE
@@ -77,7 +77,7 @@ def test_a_body_over_the_limit_is_413_in_the_error_format(client, workspace, set
 
 def test_a_gzip_bomb_is_stopped_at_the_limit(client, workspace, settings):
     settings.QUORUM_API_MAX_BODY_BYTES = 10_000
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     body = gzip.compress(b"\n" * 1_000_000)
     assert len(body) < 10_000
     response = post(client, token, body, HTTP_CONTENT_ENCODING="gzip")
@@ -85,7 +85,7 @@ def test_a_gzip_bomb_is_stopped_at_the_limit(client, workspace, settings):
 
 
 def test_a_wrong_token_is_401(client, workspace):
-    _, token = create_token(workspace, "ci")
+    _, token = make_token(workspace, "ci")
     response = post(client, token + "x", log_line(1))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
@@ -93,7 +93,7 @@ def test_a_wrong_token_is_401(client, workspace):
 
 
 def test_a_revoked_token_is_401(client, workspace):
-    row, token = create_token(workspace, "ci")
+    row, token = make_token(workspace, "ci")
     revoke_token(row)
     assert post(client, token, log_line(1)).status_code == 401
 
@@ -101,7 +101,7 @@ def test_a_revoked_token_is_401(client, workspace):
 def test_another_workspace_token_writes_only_to_its_own_workspace(client, workspace):
     Source.objects.create(workspace=workspace, name="patient-app")
     other = WorkspaceFactory(slug="other")
-    _, token = create_token(other, "ci")
+    _, token = make_token(other, "ci")
     post(client, token, log_line(1), query="?source=patient-app")
     assert not Log.objects.filter(workspace=workspace).exists()
     assert Log.objects.get().workspace == other
@@ -109,8 +109,8 @@ def test_another_workspace_token_writes_only_to_its_own_workspace(client, worksp
 
 
 def test_a_log_is_read_back_only_with_its_own_workspace_token(client, workspace):
-    _, token = create_token(workspace, "ci")
-    _, other_token = create_token(WorkspaceFactory(slug="other"), "ci")
+    _, token = make_token(workspace, "ci")
+    _, other_token = make_token(WorkspaceFactory(slug="other"), "ci")
     post(client, token, log_line(1))
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     assert client.get("/api/v1/logs/log-1", **auth).json()["output"].startswith("Answer 1")

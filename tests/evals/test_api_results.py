@@ -2,8 +2,8 @@
 show them, for the token's own workspace only."""
 
 from evals import agreement_snapshots, pairwise_results
-from evals.tokens import create_token
 from tests.evals.test_pairwise_results import build
+from tests.factories import make_token
 
 
 def _get(client, token, path):
@@ -47,7 +47,7 @@ def test_a_rubric_queue_has_no_leaderboard(client, graded_queue, api_token):
 
 def test_another_workspaces_token_gets_404(client, graded_queue, outsider):
     other = outsider.memberships.get().workspace
-    token = create_token(other, "theirs")[1]
+    token = make_token(other, "theirs")[1]
     for path in ("agreement", "leaderboard"):
         response = _get(client, token, f"/queues/{graded_queue.pk}/{path}")
         assert response.status_code == 404

@@ -86,6 +86,8 @@ def test_every_character_of_every_field_is_stored_as_sent(source):
         (b'{"external_id": "a", "output": "caf\xe9"}\n', Reason.INVALID_UTF8),
         (b'{"external_id": "a", "output": "a\x00b"}\n', Reason.NUL_BYTE),
         (b'{"external_id": "a", "output": "a\\u0000b"}\n', Reason.NUL_BYTE),
+        (b'{"external_id": "a", "output": "ok", "metadata": {"k\\u0000": 1}}\n', Reason.NUL_BYTE),
+        (b'{"external_id": "a", "output": "\\ud800"}\n', Reason.INVALID_JSON),
         (b"[1, 2, 3]\n", Reason.NOT_AN_OBJECT),
         (
             b'{"external_id": "a", "output": "ok", "metadata": {"score": NaN}}\n',
