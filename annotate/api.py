@@ -17,13 +17,15 @@ from ninja.responses import Status
 from pydantic import ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from evals.api_common import needs, paginate, responses
+from evals.api_common import ApiError, needs, paginate, responses
 from evals.api_fields import Id, IsoDatetime, JsonObject, QuerySchema, RequestSchema, Text, text
 from evals.exports import reviewer_map
 from evals.models import TokenScope
 
+from . import audit
 from .items import add_items
 from .models import Judgment, Queue
+from .pairs import same_output
 
 router = Router(tags=["queues"])
 MAX_ITEMS_PER_CALL = 1000
@@ -104,6 +106,11 @@ class ItemIn(RequestSchema):
     output: text(min_length=1)  # type: ignore[valid-type]
     model_name: text(max_length=200) = ""  # type: ignore[valid-type]
     model_version: text(max_length=200) = ""  # type: ignore[valid-type]
+    output_b: Text = Field(
+        "", description="Pairwise queues only, and required there: the second output."
+    )
+    model_name_b: text(max_length=200) = ""  # type: ignore[valid-type]
+    model_version_b: text(max_length=200) = ""  # type: ignore[valid-type]
     metadata: JsonObject = {}
 
     @model_validator(mode="after")
@@ -230,10 +237,49 @@ def get_queue_detail(request: HttpRequest, queue_id: Id) -> QueueOut:
     summary="Add items to a queue",
 )
 def create_items(request: HttpRequest, queue_id: Id, payload: ItemsIn) -> Status:
+    """Items of a rubric queue have one output; items of a pairwise queue have two
+    different outputs, ``output`` (A) and ``output_b`` (B), each with its model."""
     queue = get_queue(request, queue_id)
+    problems = _kind_problems(queue, payload.items)
+    if problems:
+        raise ApiError(
+            400,
+            "bad_items",
+            f"{len(problems)} item(s) do not fit this {queue.kind} queue; nothing was added.",
+            problems,
+        )
     with transaction.atomic():
         created = add_items(queue, [item.item_fields() for item in payload.items])
+        audit.record(
+            queue.workspace_id,
+            None,
+            "items.add",
+            queue,
+            f"{len(created)} items added to {queue.name!r}",
+            api_token=request.api_token,  # type: ignore[attr-defined]
+            created=len(created),
+        )
     return Status(201, {"created": len(created), "ids": [item.pk for item in created]})
+
+
+def _kind_problems(queue: Queue, items: list[ItemIn]) -> list[dict[str, Any]]:
+    """Per item, what does not fit the queue's kind (one output, or two different ones)."""
+    problems = []
+    pairwise = queue.kind == Queue.Kind.PAIRWISE
+    for index, item in enumerate(items):
+        given_b = sorted(
+            f for f in ("output_b", "model_name_b", "model_version_b") if getattr(item, f)
+        )
+        if pairwise and _blank(item.output_b):
+            message = "A pairwise item needs output_b, the second output."
+        elif pairwise and same_output(item.output, item.output_b):
+            message = "The two outputs are identical; a pair needs two different outputs."
+        elif not pairwise and given_b:
+            message = f"{', '.join(given_b)}: only items of a pairwise queue have a second output."
+        else:
+            continue
+        problems.append({"index": index, "message": message})
+    return problems
 
 
 @router.get(

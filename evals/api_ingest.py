@@ -18,10 +18,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
+from annotate import audit
 from quorum.api import error_response
 
 from .api_common import needs, responses
-from .api_fields import QuerySchema, Text
+from .api_fields import QuerySchema, Text, text
 from .ingest import Reason, Report, ingest_lines, iter_lines
 from .models import Log, Source, TokenScope
 
@@ -29,7 +30,9 @@ router = Router(tags=["logs"])
 
 
 class SourceQuery(QuerySchema):  # a misspelt ?source= must not send logs to "api"
-    source: Text = Field("api", description="The source's name; created when new.")
+    source: text(min_length=1, max_length=100) = Field(  # type: ignore[valid-type]
+        "api", description="The source's name (1 to 100 characters); created when new."
+    )
 
 
 class RejectedLine(Schema):
@@ -110,7 +113,7 @@ def _array_lines(body: bytes) -> list[tuple[int, bytes]] | None:
 def _source(request: HttpRequest, name: str) -> Source:
     source, _ = Source.objects.get_or_create(
         workspace=request.workspace,  # type: ignore[attr-defined]
-        name=name[:100] or "api",
+        name=name,
     )
     return source
 
@@ -148,6 +151,18 @@ def post_logs(request: HttpRequest, query: Query[SourceQuery]) -> Any:
         return _too_large(request, limit)
     except (OSError, EOFError, zlib.error):
         return error_response(request, 400, "invalid_gzip", "The gzip body could not be read.")
+    audit.record(
+        log_source.workspace_id,
+        None,
+        "logs.ingest",
+        log_source,
+        f"{report.accepted} logs accepted, {report.duplicate} duplicate, "
+        f"{report.rejected} rejected into {log_source.name!r}",
+        api_token=request.api_token,  # type: ignore[attr-defined]
+        accepted=report.accepted,
+        duplicate=report.duplicate,
+        rejected=report.rejected,
+    )
     return _answer(request, report)
 
 

@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from annotate.models import Item
 from evals.models import Job, Log
+from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.factories import make_queue
 
 NUL = "a\u0000b"
@@ -217,4 +218,61 @@ def test_a_misspelt_source_parameter_is_422_and_stores_nothing(client, workspace
     body = json.dumps([{"external_id": "x", "output": "A"}])
     response = client.post("/api/v1/logs?sourse=app", body, content_type="application/json", **auth)
     _refused(response, "Unknown query parameter sourse")
+    assert not Log.objects.exists()
+
+
+def test_a_pairwise_queue_takes_items_with_both_outputs(client, workspace, clinicians, auth):
+    queue = make_pairwise_queue(workspace, cohorts=[clinicians])
+    pair = {"input": "Q", "output": "A", "model_version": "v1",
+            "output_b": "B", "model_version_b": "v2"}  # fmt: skip
+    response = _items(client, queue, [pair], auth)
+    assert response.status_code == 201, response.content
+    item = Item.objects.get(queue=queue)
+    assert (item.output, item.output_b, item.model_version, item.model_version_b) == (
+        "A",
+        "B",
+        "v1",
+        "v2",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pair", "says"),
+    [
+        ({"input": "Q", "output": "A"}, "needs output_b"),
+        ({"input": "Q", "output": "A", "output_b": "   "}, "needs output_b"),
+        ({"input": "Q", "output": "Same  text", "output_b": "Same text"}, "identical"),
+    ],
+)
+def test_a_pairwise_item_without_two_different_outputs_is_refused_and_none_is_added(
+    client, workspace, clinicians, auth, pair, says
+):
+    queue = make_pairwise_queue(workspace, cohorts=[clinicians])
+    good = {"input": "Q", "output": "A", "output_b": "B"}
+    response = _items(client, queue, [good, pair], auth)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "bad_items"
+    assert [p["index"] for p in error["details"]] == [1]
+    assert says in error["details"][0]["message"]
+    assert not Item.objects.filter(queue=queue).exists()
+
+
+def test_a_rubric_queue_refuses_a_second_output(client, workspace, clinicians, auth):
+    queue = make_queue(workspace, cohorts=[clinicians])
+    response = _items(client, queue, [{"input": "Q", "output": "A", "model_version_b": "v2"}], auth)
+    assert response.status_code == 400
+    assert "model_version_b" in response.json()["error"]["details"][0]["message"]
+    assert not Item.objects.filter(queue=queue).exists()
+
+
+def test_a_source_name_over_100_characters_is_refused_not_cut(client, workspace, auth):
+    response = client.post(
+        f"/api/v1/logs?source={'s' * 101}",
+        '{"external_id": "a", "input": "Q", "output": "A"}\n',
+        content_type="application/x-ndjson",
+        **auth,
+    )
+    assert response.status_code == 422, response.content
+    assert "source" in response.json()["error"]["message"]
     assert not Log.objects.exists()

@@ -371,3 +371,34 @@ def test_a_judge_prescreen_of_a_sampling_rule_is_audited_with_its_run(
     [event] = events(workspace, "judge_run.prescreen")
     assert (event.actor, event.target_id) == (engineer, str(rule.pk))
     assert event.details == {"run": run.pk}
+
+
+def test_logs_sent_through_the_api_are_audited_with_the_token_and_counts(client, workspace):
+    token, plain = make_token(workspace, "ingest-bot", scopes=["logs:write"])
+    body = '{"external_id": "a1", "input": "Q", "output": "A"}\n{"external_id": 2}\n'
+    response = client.post(
+        "/api/v1/logs?source=portal",
+        body,
+        content_type="application/x-ndjson",
+        HTTP_AUTHORIZATION=f"Bearer {plain}",
+    )
+    assert response.status_code == 200, response.content
+    [event] = events(workspace, "logs.ingest")
+    assert (event.actor, event.api_token) == (None, token)
+    assert event.details == {"accepted": 1, "duplicate": 0, "rejected": 1}
+    assert event.who == f"API token 'ingest-bot' ({token.prefix})"
+
+
+def test_items_added_through_the_api_are_audited_with_the_token(client, workspace, clinicians):
+    queue = make_queue(workspace, cohorts=[clinicians], items=0)
+    token, plain = make_token(workspace, "loader", scopes=["items:write"])
+    response = client.post(
+        f"/api/v1/queues/{queue.pk}/items",
+        {"items": [{"input": "Q", "output": "A"}, {"input": "Q2", "output": "B"}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {plain}",
+    )
+    assert response.status_code == 201, response.content
+    [event] = events(workspace, "items.add")
+    assert (event.actor, event.api_token, event.target_id) == (None, token, str(queue.pk))
+    assert event.details == {"created": 2}
