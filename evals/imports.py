@@ -11,9 +11,11 @@ rubric version, and records the good rows:
   reviewer's answer is (``annotate.pairwise.validate_pairwise``);
 - items are matched on their content (input, messages, output(s), models, versions,
   metadata) within the queue and created when missing;
-- reviewers are matched on their label: an existing member's pseudonym, or an
-  earlier imported reviewer; otherwise an inactive user with an unusable password,
-  ``imported-<hash>``, is created with a reviewer membership and the row's cohorts.
+- reviewers are matched on their label to an earlier imported reviewer; otherwise an
+  inactive user with an unusable password, ``imported-<hash>``, is created with a
+  reviewer membership and the row's cohorts. A label that is a member's pseudonym is
+  never credited to that member: the row is a duplicate of the member's identical
+  judgment on the item, or goes to an imported reviewer of that label.
 
 Every row is counted once: created, duplicate (the reviewer already has this very
 judgment on the item, e.g. the same file imported again) or refused (a bad row,
@@ -433,10 +435,17 @@ class Reviewers:
                 "label", "user_id"
             )
         )
-        for user_id in Membership.objects.filter(workspace=self.workspace).values_list(
-            "user_id", flat=True
-        ):
-            self.by_label.setdefault(pseudonym(self.workspace.pk, user_id), user_id)
+        # Members' own pseudonyms: a row with one is never written in that member's name
+        # (a token could otherwise forge a live reviewer's judgments); it only counts as a
+        # duplicate of the member's identical judgment, else goes to an imported reviewer.
+        imported = set(self.by_label.values())
+        self.live: dict[str, int] = {
+            pseudonym(self.workspace.pk, user_id): user_id
+            for user_id in Membership.objects.filter(workspace=self.workspace).values_list(
+                "user_id", flat=True
+            )
+            if user_id not in imported
+        }
 
     def user_id(self, label: str, cohorts: list[str]) -> int:
         if label in self.by_label:
@@ -520,7 +529,11 @@ def _record_chunk(
         added: dict[int, int] = {}
         for row in rows:
             item_id = items.by_key[row.item_key]
-            user_id = reviewers.user_id(row.reviewer, row.cohorts)
+            member = reviewers.live.get(row.reviewer)
+            if member is not None and (item_id, member) in taken:
+                user_id = member  # the member's own judgment, exported and brought back
+            else:
+                user_id = reviewers.user_id(row.reviewer, row.cohorts)
             if (item_id, user_id) in taken:
                 if taken[item_id, user_id] == row.answers:
                     result.duplicate += 1

@@ -185,3 +185,22 @@ def test_a_jsonl_file_without_one_json_object_is_refused_as_a_whole(workspace, t
     path.write_bytes(b"%PDF-1.4\n1 0 obj\n[1, 2]\n")
     with pytest.raises(ImportFileError, match="No line of the file is a JSON object"):
         import_judgments(make_queue(workspace), path, "jsonl")
+
+
+def test_a_row_naming_a_members_pseudonym_is_never_written_in_that_members_name(
+    graded_queue, workspace, reviewer, tmp_path
+):
+    """A token with the imports scope must not forge a live reviewer's judgments."""
+    path, _ = _export(workspace, tmp_path, "judgments", "jsonl")
+    rows = _read(path, "jsonl")
+    [own] = [row for row in rows if row["reviewer"] == rows[0]["reviewer"]][:1]
+    forged = {**own, "input_text": "A forged question", "output": "A forged answer"}
+    other = make_queue(workspace, k=2, name="Another queue")
+    forged_path = tmp_path / "forged.jsonl"
+    forged_path.write_text(json.dumps(forged) + "\n")
+    result = import_judgments(other, forged_path, "jsonl")
+    assert (result.created, result.refused) == (1, 0), result.errors
+    judgment = Judgment.objects.get(queue=other)
+    assert judgment.reviewer.username.startswith("imported-")
+    assert not judgment.reviewer.is_active
+    assert not Judgment.objects.filter(queue=other, reviewer__is_active=True).exists()
