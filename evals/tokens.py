@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +85,10 @@ def _errors(
         errors["name"] = f"Keep the name under {limit} characters."
     elif problem := text_problem(name):
         errors["name"] = f"The name {problem}."
+    elif any(unicodedata.category(c) == "Cc" for c in name):
+        # A control character (escape sequences, bells) would garble the audit log and
+        # terminals that print it.
+        errors["name"] = "The name contains a control character; use letters, digits and spaces."
     unknown = sorted(set(scopes) - set(TokenScope.values))
     if unknown:
         known = ", ".join(TokenScope.values)

@@ -204,3 +204,20 @@ def test_a_row_naming_a_members_pseudonym_is_never_written_in_that_members_name(
     assert judgment.reviewer.username.startswith("imported-")
     assert not judgment.reviewer.is_active
     assert not Judgment.objects.filter(queue=other, reviewer__is_active=True).exists()
+
+
+def test_a_csv_file_with_a_field_over_131072_characters_is_imported(
+    graded_queue, workspace, tmp_path
+):
+    path, _ = _export(workspace, tmp_path, "judgments", "csv")
+    rows = _read(path, "csv")
+    rows[0]["output"] = "x" * 300_000
+    big = tmp_path / "big.csv"
+    with big.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    target = make_queue(WorkspaceFactory(slug="big"), k=2)
+    result = import_judgments(target, big, "csv")
+    assert result.errors == [] and result.created == len(rows)
+    assert Item.objects.filter(queue=target, output="x" * 300_000).exists()

@@ -173,6 +173,7 @@ def test_the_command_without_an_expiry_makes_a_token_that_never_expires(workspac
     [
         (["nope", "ci", "--user", "eric-engineer", "--scope", "read"], "No workspace"),
         (["{ws}", "  ", "--user", "eric-engineer", "--scope", "read"], "Give the token a name"),
+        (["{ws}", "a\x1b[31m", "--user", "eric-engineer", "--scope", "read"], "control character"),
         (["{ws}", "ci", "--user", "eric-engineer"], "Choose at least one scope"),
         (["{ws}", "ci", "--user", "eric-engineer", "--scope", "admin"], "Unknown scope 'admin'"),
         (["{ws}", "ci", "--user", "nobody", "--scope", "read"], "No user"),
