@@ -353,7 +353,11 @@ def _api_token(w: World) -> int:
     from evals.tokens import create_token
 
     token, _ = create_token(
-        w.workspace, w.text("token.name")[:100], w.users["admin"], scopes=["read"]
+        # Token names are one line (no control characters): the payloads, newlines as spaces.
+        w.workspace,
+        " ".join(w.text("token.name").split())[:100],
+        w.users["admin"],
+        scopes=["read"],
     )
     return token.pk
 
