@@ -204,24 +204,16 @@ def judgment_columns(ctx: Context) -> list[tuple[str, pa.DataType]]:
 
 def _item_cells(row: Row, ctx: Context | None = None) -> list[Any]:
     if ctx is not None and ctx.pairwise:
-        return [
-            row.item_id,
-            row.queue_id,
-            row.queue,
-            row.input_text,
-            json_text(row.input_messages or []),
-            *pairwise.output_cells(row, ctx),
-            json_text(row.metadata or {}),
-        ]
+        outputs = pairwise.output_cells(row, ctx)
+    else:
+        outputs = [row.output, row.model_name, row.model_version]
     return [
         row.item_id,
         row.queue_id,
         row.queue,
         row.input_text,
         json_text(row.input_messages or []),
-        row.output,
-        row.model_name,
-        row.model_version,
+        *outputs,
         json_text(row.metadata or {}),
     ]
 
