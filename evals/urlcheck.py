@@ -45,7 +45,10 @@ PRIVATE_NETWORKS = [
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 TUNNELS = [ipaddress.ip_network("2002::/16"), ipaddress.ip_network("2001::/32")]
 
-PRIVATE_REASON = "a private address: an admin must allow private networks for this endpoint"
+PRIVATE_REASON = (
+    "a private address, allowed only where an admin allows private networks (a judge "
+    "endpoint's own setting; QUORUM_WEBHOOK_ALLOW_PRIVATE for alert webhooks)"
+)
 
 
 class UnsafeURL(ValueError):
@@ -129,6 +132,8 @@ def check_outbound_url(url: str, *, allow_private: bool = False) -> str:
     if not parts.hostname:
         raise UnsafeURL("The URL has no host.")
     if parts.username or parts.password:
-        raise UnsafeURL("Put credentials in the API key field, not in the URL.")
+        raise UnsafeURL(
+            "The URL may not hold credentials (a judge's key goes in its API key field)."
+        )
     checked_addresses(parts.hostname, allow_private=allow_private)
     return url.strip()

@@ -133,3 +133,12 @@ def test_every_address_a_name_resolves_to_is_checked(monkeypatch):
     monkeypatch.setattr("socket.getaddrinfo", lookup)
     with pytest.raises(UnsafeURL, match="resolves to 10.0.0.7, a private address"):
         check_outbound_url(f"https://{HOST}/v1")
+
+
+def test_the_refusals_name_what_allows_private_networks_for_judges_and_for_webhooks():
+    with pytest.raises(UnsafeURL) as refused:
+        check_outbound_url("http://10.0.0.7/hook")
+    assert "QUORUM_WEBHOOK_ALLOW_PRIVATE" in str(refused.value)
+    assert "judge endpoint's own setting" in str(refused.value)
+    with pytest.raises(UnsafeURL, match="may not hold credentials"):
+        check_outbound_url("https://user:pw@example.org/hook")
