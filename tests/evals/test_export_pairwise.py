@@ -1,6 +1,7 @@
 """Pairwise judgments in the judgments and items exports, and their import into a pairwise
 queue: both outputs and their models, the preference, where it was shown, the agreement."""
 
+import json
 import random
 from datetime import timedelta
 
@@ -9,11 +10,12 @@ import pytest
 
 from annotate.models import Item, Judgment, Queue
 from annotate.pairwise import claim_pair, submit_pair
-from evals import exports
+from evals import export_pg, export_pg_parquet, exports
 from evals.agreement_report import queue_report
 from evals.export_shapes import pair_share
 from evals.export_writers import unneutralize
 from evals.imports import ImportFileError, import_judgments
+from evals.models import Adjudication
 from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.factories import WorkspaceFactory
 
@@ -182,8 +184,6 @@ def test_items_of_a_pairwise_queue_carry_the_preference_agreement_and_majority(
 def test_an_adjudicated_preference_is_the_items_consensus(
     graded_pairs, workspace, admin_user, tmp_path
 ):
-    from evals.models import Adjudication
-
     item = graded_pairs.items.order_by("pk").last()
     Adjudication.objects.create(
         item=item, queue=graded_pairs, adjudicator=admin_user, answers={"preference": "b"}
@@ -222,8 +222,6 @@ def _strip_ids(path, fmt) -> list[str]:
 
 
 def test_a_pair_row_is_checked_like_a_reviewers_answer(workspace, tmp_path):
-    import json
-
     queue = make_pairwise_queue(workspace, k=2, rationale_required=True, rationale_min_length=3)
     base = {
         "input_text": "Q",
@@ -314,7 +312,6 @@ def test_a_rubric_export_is_what_it_was(graded_queue, graded_pairs, workspace, t
 @pytest.fixture
 def fast_paths(monkeypatch) -> list[str]:
     """The PostgreSQL writers that ran."""
-    from evals import export_pg, export_pg_parquet
 
     ran = []
     for module, name in ((export_pg, "write_judgments"), (export_pg_parquet, "write")):

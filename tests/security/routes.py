@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from evals.models import TokenScope
+
 from .world import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +165,6 @@ def page_matrix() -> dict[tuple[str, str], dict[str, bool]]:
 
 def _api_rows():
     """(path, method, scope, caller cells, where) for each row of the "API" table."""
-    from evals.models import TokenScope
 
     for cells in _tables(MATRIX_DOC.read_text()).get("api", []):
         where = f"docs/permissions.md, API row {cells[0]!r}"

@@ -8,11 +8,14 @@ test when they land.
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from annotate.assignment import claim_next
 from annotate.judging import edit_judgment, submit_judgment
 from annotate.models import AuditEvent
 from annotate.rubrics import create_rubric, publish
+from evals.export_jobs import KIND, export_dir
+from evals.models import Job
 from evals.tokens import create_token, revoke_token
 from tests.factories import good_answers, make_queue, make_token, standard_criteria
 
@@ -221,8 +224,6 @@ def test_an_alert_rule_creation_is_audited(client, workspace, author, clinicians
 
 
 def test_an_export_started_through_the_api_names_the_token(workspace, clinicians):
-    from django.test import Client
-
     make_queue(workspace, cohorts=[clinicians], items=2)
     token, plain = make_token(workspace, "pipeline", scopes=["exports"])
     response = Client().post(
@@ -244,9 +245,6 @@ def test_an_export_started_through_the_api_names_the_token(workspace, clinicians
 def test_an_export_downloaded_through_the_api_names_the_token(
     client, workspace, admin_user, clinicians, settings, tmp_path
 ):
-    from evals.export_jobs import KIND, export_dir
-    from evals.models import Job
-
     settings.MEDIA_ROOT = tmp_path / "media"
     job = Job.objects.create(
         workspace=workspace,

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.utils import timezone
+
+from annotate.models import Membership, Role
+from evals.models import ApiToken, TokenScope
+from evals.tokens import create_token, revoke_token
 
 from .routes import (
     API_CALLERS,
@@ -259,14 +266,6 @@ def bearer(value: str) -> dict:
 @pytest.fixture(scope="module")
 def api_callers(world, clients, django_db_blocker) -> dict[str, tuple[Client, dict]]:
     """The API's callers but ``token``, which is per scope (``scoped_tokens``)."""
-    from datetime import timedelta
-
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from annotate.models import Membership, Role
-    from evals.models import ApiToken, TokenScope
-    from evals.tokens import create_token, revoke_token
 
     every = TokenScope.values
     with django_db_blocker.unblock():
@@ -305,8 +304,6 @@ def api_callers(world, clients, django_db_blocker) -> dict[str, tuple[Client, di
 def scoped_tokens(world, django_db_blocker) -> dict[str, dict[str, str]]:
     """For each scope: ``only`` (a live token with just that scope) and ``without`` (one
     with every other scope), made by the workspace's engineer."""
-    from evals.models import TokenScope
-    from evals.tokens import create_token
 
     made: dict[str, dict[str, str]] = {}
     with django_db_blocker.unblock():
