@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Membership, Queue, Role
+from annotate.models import Membership, Queue, Role
 
 ANY_ROLE: tuple[str, ...] = tuple(Role.values)
 SETUP_READERS: tuple[str, ...] = (Role.ADMIN, Role.AUTHOR, Role.ENGINEER)

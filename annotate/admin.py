@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from . import models
-from .rubrics import publish
+from annotate import models
+from annotate.rubrics import publish
 
 
 class MembershipInline(admin.TabularInline):
@@ -84,3 +84,20 @@ class SwapCheckAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Gold, calibration and adjudication rows (app label evals, see annotate.models.quality).
+@admin.register(models.Adjudication)
+class AdjudicationAdmin(admin.ModelAdmin):
+    list_display = ["item", "queue", "adjudicator", "updated_at"]
+    list_filter = ["queue"]
+
+
+@admin.register(models.ReviewerPause)
+class ReviewerPauseAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "queue", "reason", "created_at", "lifted_at"]
+
+
+@admin.register(models.PracticeAnswer)
+class PracticeAnswerAdmin(admin.ModelAdmin):
+    list_display = ["item", "reviewer", "created_at"]

@@ -17,15 +17,13 @@ from ninja.responses import Status
 from pydantic import ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from evals.api_common import ApiError, needs, paginate, responses
-from evals.api_fields import Id, IsoDatetime, JsonObject, QuerySchema, RequestSchema, Text, text
-from evals.exports import reviewer_map
-from evals.models import TokenScope
-
-from . import audit
-from .items import add_items
-from .models import Judgment, Queue
-from .pairs import same_output
+from annotate import audit
+from annotate.api_common import ApiError, needs, paginate, responses
+from annotate.api_fields import Id, IsoDatetime, JsonObject, QuerySchema, RequestSchema, Text, text
+from annotate.items import add_items
+from annotate.models import Judgment, Queue, TokenScope
+from annotate.pairs import same_output
+from annotate.people import reviewer_map
 
 router = Router(tags=["queues"])
 MAX_ITEMS_PER_CALL = 1000

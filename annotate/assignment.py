@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from .models import Assignment, Item, Judgment, Queue
-from .text import replace_bad_text
+from annotate.models import Assignment, Item, Judgment, Queue, ReviewerPause
+from annotate.text import replace_bad_text
 
 CLAIM_ATTEMPTS = 5
 
@@ -71,7 +71,7 @@ def claim_next(
         )
         current.expires_at = expires
         return current
-    if queue.gold_min_accuracy is not None and _paused(queue, reviewer):
+    if queue.gold_min_accuracy is not None and is_paused(queue, reviewer):
         return None  # only a gold threshold pauses reviewers
     gold_first = queue.gold_rate > 0 and gold_turn(queue, reviewer)
     for _ in range(CLAIM_ATTEMPTS):
@@ -104,10 +104,11 @@ def gold_turn(queue: Queue, reviewer: AbstractBaseUser) -> bool:
     return random.Random(f"{queue.pk}:{reviewer.pk}:{served}").random() < queue.gold_rate
 
 
-def _paused(queue: Queue, reviewer: AbstractBaseUser) -> bool:
-    from evals.gold import is_paused  # evals builds on annotate; imported late
-
-    return is_paused(queue, reviewer)
+def is_paused(queue: Queue, reviewer: AbstractBaseUser) -> bool:
+    """Whether the reviewer is paused in the queue (gold accuracy fell below its threshold)."""
+    return ReviewerPause.objects.filter(
+        queue=queue, reviewer=reviewer, lifted_at__isnull=True
+    ).exists()
 
 
 def release(assignment: Assignment, reason: str = "", now: datetime | None = None) -> bool:

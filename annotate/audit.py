@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from .models import AuditEvent, Workspace
+from annotate.models import AuditEvent, Workspace
 
 
 def record(

@@ -23,8 +23,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Cohort, Invitation, Membership, Role, Workspace
-from .text import check_fields, text_problem
+from annotate.models import Cohort, Invitation, Membership, Role, Workspace
+from annotate.text import check_fields, text_problem
 
 DEFAULT_DAYS = 7
 NO_MAIL_BACKENDS = {

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from .models import Item, Queue
+from annotate.models import Item, Queue
 
 ITEM_FIELDS = (
     "input_text",

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import audit
-from .assignment import retake_slot
-from .models import (
+from annotate import audit
+from annotate.assignment import retake_slot
+from annotate.models import (
     Assignment,
     Criterion,
     CriterionKind,
@@ -30,7 +30,7 @@ from .models import (
     JudgmentRevision,
     Queue,
 )
-from .text import text_problem
+from annotate.text import text_problem
 
 DEFAULT_TEXT_LIMIT = 5000
 UNKNOWN = "unknown_criteria"

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .items import add_items
-from .models import Item, Queue
-from .text import nested_text_problem
+from annotate.items import add_items
+from annotate.models import Item, Queue
+from annotate.text import nested_text_problem
 
 REQUIRED = ("output_a", "output_b")
 TEXT_FIELDS = {

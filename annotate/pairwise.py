@@ -27,18 +27,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .assignment import claim_next, live_assignment, release
-from .judging import UNKNOWN, Outcome, SubmitResult, Validator, submit_judgment
-from .models import Assignment, Criterion, Item, Judgment, Preference, Queue, SwapCheck, new_ticket
-from .text import text_problem
+from annotate.assignment import claim_next, live_assignment, release
+from annotate.judging import UNKNOWN, Outcome, SubmitResult, Validator, submit_judgment
+from annotate.models import (
+    Assignment,
+    Criterion,
+    Item,
+    Judgment,
+    Preference,
+    Queue,
+    SwapCheck,
+    new_ticket,
+)
+from annotate.signals import pairwise_judgment_saved
+from annotate.text import text_problem
 
 LEFT, RIGHT, TIE, BOTH_BAD = "left", "right", "tie", "both_bad"
+# The overall preference in a pairwise judgment's answers, in terms of the outputs.
+PREFERENCE_KEY = "preference"
+PREFERENCE_CHOICES = [choice.value for choice in Preference]
 SCREEN_CHOICES = (LEFT, RIGHT, TIE, BOTH_BAD)
 CRITERION_CHOICES = (LEFT, RIGHT, TIE)
 STRENGTHS = {"1": 1, "2": 2}  # slightly, clearly
@@ -318,7 +330,7 @@ def submit_pair(
         queue, task.assignment, criteria, raw, now, validate=validator_for(queue, task.a_on_left)
     )
     if result.outcome == Outcome.SAVED:
-        schedule_leaderboard_refresh(queue)
+        pairwise_judgment_saved.send(sender=Queue, queue=queue)
     return result
 
 
@@ -358,15 +370,3 @@ def skip_pair(task: PairTask, reason: str = "", now: datetime | None = None) -> 
         )
     assert task.assignment is not None
     return release(task.assignment, reason=reason, now=now)
-
-
-def schedule_leaderboard_refresh(queue: Queue) -> bool:
-    """Enqueue a leaderboard recompute after every N-th judgment in the queue (on commit)."""
-    every = int(getattr(settings, "QUORUM_LEADERBOARD_EVERY", 20))
-    if every <= 0 or Judgment.objects.filter(queue=queue).count() % every != 0:
-        return False
-    from evals.tasks import refresh_leaderboard
-
-    queue_id = queue.pk
-    transaction.on_commit(lambda: refresh_leaderboard.delay(queue_id))
-    return True

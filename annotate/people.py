@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Cohort, Membership, Role, Workspace
-from .text import check_fields
+from annotate.models import Cohort, ImportedReviewer, Membership, Role, Workspace
+from annotate.text import check_fields
 
 
 class PeopleError(ValidationError):
@@ -81,4 +86,45 @@ def cohort_ids_by_user(workspace: Workspace) -> dict[int, set[int]]:
         "user_id", "cohort_id"
     ):
         result.setdefault(user_id, set()).add(cohort_id)
+    return result
+
+
+# --- Reviewers as exports and the API show them ------------------------------------
+
+
+def pseudonym(workspace_id: int, user_id: int) -> str:
+    """A stable reviewer id that does not reveal who the reviewer is."""
+    message = f"quorum-reviewer:{workspace_id}:{user_id}".encode()
+    return "r-" + hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:12]
+
+
+@dataclass
+class Reviewer:
+    label: str
+    cohorts: str
+
+
+def reviewer_map(
+    workspace: Workspace, user_ids: Iterable[int], names: bool = False
+) -> dict[int, Reviewer]:
+    """Label and cohorts (``;``-joined names) per user id: an imported reviewer's label, the
+    username when ``names``, else the pseudonym."""
+    ids = set(user_ids)
+    imported = dict(
+        ImportedReviewer.objects.filter(workspace=workspace, user_id__in=ids).values_list(
+            "user_id", "label"
+        )
+    )
+    cohorts: dict[int, list[str]] = {}
+    for user_id, name in Cohort.members.through.objects.filter(
+        cohort__workspace=workspace, user_id__in=ids
+    ).values_list("user_id", "cohort__name"):
+        cohorts.setdefault(user_id, []).append(name)
+    usernames: dict[int, str] = {}
+    if names:
+        usernames = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    result = {}
+    for user_id in ids:
+        label = imported.get(user_id) or usernames.get(user_id) or pseudonym(workspace.pk, user_id)
+        result[user_id] = Reviewer(label, ";".join(sorted(cohorts.get(user_id, []))))
     return result

@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Greatest
 
-from .items import add_items
-from .models import Cohort, Item, Judgment, Queue, RubricVersion, Workspace
-from .text import check_fields
+from annotate.items import add_items
+from annotate.models import Cohort, Item, Judgment, Queue, RubricVersion, Workspace
+from annotate.text import check_fields
 
 MIN_LEASE_SECONDS = 30
 MAX_K = 50

@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .models import RubricVersion, Workspace
-from .rubrics import create_rubric
+from annotate.models import RubricVersion, Workspace
+from annotate.rubrics import create_rubric
 
 
 def _likert(*levels: tuple[str, str]) -> dict[str, Any]:

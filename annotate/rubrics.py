@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from . import audit
-from .models import Criterion, CriterionKind, Judgment, Rubric, RubricVersion, Workspace
-from .text import check_fields, nested_text_problem
+from annotate import audit
+from annotate.models import Criterion, CriterionKind, Judgment, Rubric, RubricVersion, Workspace
+from annotate.text import check_fields, nested_text_problem
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 CRITERION_FIELDS = (

@@ -9,8 +9,8 @@ from django import forms
 from django.http import QueryDict
 from django.utils.text import slugify
 
-from .models import Cohort, CriterionKind, Queue, RubricVersion, Workspace
-from .rubrics import default_config
+from annotate.models import Cohort, CriterionKind, Queue, RubricVersion, Workspace
+from annotate.rubrics import default_config
 
 
 def _number_or_raw(text: str | None, *, integer: bool = False) -> Any:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .assignment import reap_expired_leases as reap
+from annotate.assignment import reap_expired_leases as reap
 
 
 @shared_task(acks_late=True, ignore_result=True)

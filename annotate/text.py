@@ -4,7 +4,7 @@ PostgreSQL refuses a NUL in ``text`` and ``jsonb`` columns, and a lone surrogate
 ``\\ud800`` escape in JSON with no partner) cannot be written as UTF-8 by any database
 driver, so either would fail at the database and lose the whole request or file. Every
 way in checks text with ``text_problem`` first and refuses it with a message that says
-where: the API's schemas (``evals.api_fields``), uploads (pairs, log ingest, judgment
+where: the API's schemas (``annotate.api_fields``), uploads (pairs, log ingest, judgment
 imports: ``nested_text_problem`` walks a row's keys and values), and the pages' hand-parsed
 forms (``check_fields``; Django's form fields refuse NUL themselves, and a form body cannot
 carry a lone surrogate: Django decodes it with replacement characters).

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_people, views_queues, views_rubrics
+from annotate import views_people, views_queues, views_rubrics
 
 R = "w/<slug:slug>/rubrics/"
 V = R + "<int:rubric_id>/versions/<int:number>/"

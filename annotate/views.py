@@ -9,10 +9,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, views_pairwise
-from .assignment import claim_next, release
-from .judging import UNKNOWN, Outcome, submit_judgment
-from .models import Assignment, Criterion, Judgment, Membership, Queue
+from annotate import access, views_pairwise
+from annotate.assignment import claim_next, release
+from annotate.gold import after_gold_judgment
+from annotate.judging import UNKNOWN, Outcome, submit_judgment
+from annotate.models import Assignment, Criterion, Judgment, Membership, Queue
+from annotate.views_quality import practice_page
 
 GRADE_TEMPLATE = "annotate/grade.html"
 
@@ -99,9 +101,7 @@ def _render_grade(request: HttpRequest, context: dict, status: int = 200) -> Htt
 def grade(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     membership = access.get_membership(request.user, slug)
     queue = access.get_queue_for_grading(membership, queue_id)
-    if queue.calibration_required:
-        from evals.views_agreement import practice_page  # calibration comes first
-
+    if queue.calibration_required:  # calibration comes first
         response = practice_page(request, membership, queue)
         if response is not None:
             return response
@@ -149,8 +149,6 @@ def submit(request: HttpRequest, slug: str, queue_id: int, assignment_id: int) -
         )
         return _render_grade(request, context, status=422)
     if result.outcome == Outcome.SAVED and assignment.item.is_gold:
-        from evals.gold import after_gold_judgment
-
         after_gold_judgment(queue, request.user, criteria)
     if not request.htmx:
         return redirect(reverse("grade", args=[slug, queue.pk]))

@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import access
-from .models import AuditEvent
+from annotate import access
+from annotate.models import AuditEvent
 
 PAGE_SIZE = 100
 

@@ -14,12 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import access
-from .diffing import word_diff
-from .judging import UNKNOWN, Outcome
-from .models import Criterion, Judgment, Membership, Queue, SwapCheck
-from .pairs import create_pair_items, import_pairs_file
-from .pairwise import (
+from annotate import access
+from annotate.diffing import word_diff
+from annotate.judging import UNKNOWN, Outcome
+from annotate.models import Criterion, Judgment, Membership, Queue, SwapCheck
+from annotate.pairs import create_pair_items, import_pairs_file
+from annotate.pairwise import (
     PairTask,
     claim_pair,
     find_task,

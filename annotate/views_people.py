@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, audit, invites, people
-from .models import Cohort, Invitation, Membership, Role
+from annotate import access, audit, invites, people
+from annotate.models import Cohort, Invitation, Membership, Role
 
 PEOPLE_TEMPLATE = "annotate/people.html"
 

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, audit, queues
-from .models import Membership, Queue
-from .rendering import render_markdown
-from .setup_forms import QueueForm
+from annotate import access, audit, queues
+from annotate.models import Membership, Queue
+from annotate.rendering import render_markdown
+from annotate.setup_forms import QueueForm
 
 FORM_TEMPLATE = "annotate/queue_form.html"
 DETAIL_TEMPLATE = "annotate/queue_detail.html"

@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import access, audit, rubrics
-from .models import Criterion, CriterionKind, Membership, Rubric, RubricVersion
-from .rubric_templates import TEMPLATES, create_from_template
-from .setup_forms import apply_row_action, criterion_spec_from_post
+from annotate import access, audit, rubrics
+from annotate.models import Criterion, CriterionKind, Membership, Rubric, RubricVersion
+from annotate.rubric_templates import TEMPLATES, create_from_template
+from annotate.setup_forms import apply_row_action, criterion_spec_from_post
 
 EDIT_TEMPLATE = "annotate/rubric_edit.html"
 CHANGED = "rubric-changed"

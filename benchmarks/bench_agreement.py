@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from evals import agreement
+from evals.stats import agreement
 
 DEFAULTS = {
     "items": 100_000,
@@ -103,7 +103,7 @@ def run(size_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         rows.append(
             {
                 "benchmark": "agreement",
-                "case": f"evals.agreement.alpha {level} ({label})",
+                "case": f"evals.stats.agreement.alpha {level} ({label})",
                 "seconds": round(our_s, 4),
                 "ratio": round(our_s / base_s, 4),
                 "speedup": round(base_s / our_s, 1),

@@ -94,7 +94,7 @@ def run(size_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     _setup_django()
     from django.db import connection
 
-    from evals.agreement_report import criterion_specs, load_ratings, queue_report
+    from evals.results.agreement import criterion_specs, load_ratings, queue_report
 
     args = {**DEFAULTS, **(size_args or {})}
     queue = build(

@@ -202,7 +202,8 @@ def child(size: int, fmt: str, out_dir: str) -> None:
     """The worker: export once, print the export's time and this process's peak RSS."""
     setup_django()
     from annotate.models import Workspace
-    from evals.exports import parse_spec, write_export
+    from evals.exports.pipeline import write_export
+    from evals.exports.spec import parse_spec
     from quorum.celery import preload
 
     preload()  # as a worker does when it starts

@@ -24,7 +24,7 @@ def _setup() -> None:
 
 def _judge_throughput(items: int, latency_ms: int, concurrency: int) -> list[dict]:
     from annotate.models import Criterion, CriterionKind
-    from evals.judge import Caller, JudgeConfig, RateLimiter, Subject, judge_item
+    from evals.judges.judge import Caller, JudgeConfig, RateLimiter, Subject, judge_item
     from evals.models import JudgeEndpoint
     from tests.evals.judge_server import ScriptedServer
 
@@ -74,7 +74,7 @@ def _comparison(items: int) -> list[dict]:
     import numpy as np
     import pandas as pd
 
-    from evals.judge_compare import CriterionSpec, compare
+    from evals.judges.compare import CriterionSpec, compare
 
     rng = np.random.default_rng(0)
     spec = CriterionSpec("accuracy", "Accuracy", "likert", (1, 2, 3, 4, 5))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.leaderboard import SCORE_A, SCORE_B, leaderboard
+from evals.stats.leaderboard import SCORE_A, SCORE_B, leaderboard
 
 DEFAULTS = {"rows": 1_000_000, "variants": 50, "rounds": 100, "repeats": 3, "seed": 7}
 

@@ -46,8 +46,8 @@ def _measure(size: int) -> list[dict]:
     from django.utils import timezone
 
     from annotate.models import Workspace
-    from evals import sampling
     from evals.models import Log, SamplingRule, SamplingRun, Source
+    from evals.sampling import rules as sampling
     from tests.factories import make_queue
 
     now = timezone.now()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from . import models
+from evals import models
 
 
 @admin.register(models.Source)
@@ -64,19 +64,3 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin):
 class AgreementSnapshotAdmin(admin.ModelAdmin):
     list_display = ["id", "queue", "computed_at", "judgment_count"]
     list_filter = ["queue"]
-
-
-@admin.register(models.Adjudication)
-class AdjudicationAdmin(admin.ModelAdmin):
-    list_display = ["item", "queue", "adjudicator", "updated_at"]
-    list_filter = ["queue"]
-
-
-@admin.register(models.ReviewerPause)
-class ReviewerPauseAdmin(admin.ModelAdmin):
-    list_display = ["reviewer", "queue", "reason", "created_at", "lifted_at"]
-
-
-@admin.register(models.PracticeAnswer)
-class PracticeAnswerAdmin(admin.ModelAdmin):
-    list_display = ["item", "reviewer", "created_at"]

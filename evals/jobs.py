@@ -19,8 +19,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from annotate.models import Workspace
-
-from .models import Job
+from evals.models import Job
+from quorum.celery import app
 
 logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
@@ -58,8 +58,6 @@ def create_job(
 def dispatch(job: Job) -> bool:
     """Send the job's task. When the broker is down the job stays queued and
     ``requeue_stale_jobs`` sends it again later, so the caller's request never fails."""
-    from quorum.celery import app
-
     try:
         app.send_task(job.task_name, args=[job.pk])
     except Exception:  # noqa: BLE001 - any broker error: leave it to the reaper
@@ -139,3 +137,8 @@ def requeue_stale_jobs(now=None) -> int:
             continue
         requeued += dispatch(job)
     return requeued
+
+
+def retention_days() -> int:
+    """Days the files a finished job left (exports, uploads) are kept; 0 keeps them for ever."""
+    return int(getattr(settings, "QUORUM_EXPORT_RETENTION_DAYS", 30))

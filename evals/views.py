@@ -8,8 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotate import access
-
-from .models import Job
+from evals.models import Job
 
 
 @require_GET

@@ -4,7 +4,7 @@ Each app adds its endpoints as a Router in its own module (``evals/api_*.py``,
 ``annotate/api.py``) and registers it in ``ROUTERS`` below. Every request is
 authenticated with a workspace token and sees only that workspace's objects:
 another workspace's object answers 404, like a missing one. Every operation names the
-token scope it needs (``auth=needs(TokenScope.READ)``, see ``evals.api_common``); the
+token scope it needs (``auth=needs(TokenScope.READ)``, see ``annotate.api_common``); the
 schema lists it in the operation's security requirement and description.
 
 Errors always look like ``{"error": {"code": "...", "message": "...", "details": ...}}``.
@@ -23,7 +23,8 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from evals.api_common import (
+from annotate.api import router as annotate_router
+from annotate.api_common import (
     ApiError,
     BadCursor,
     RateLimited,
@@ -31,7 +32,10 @@ from evals.api_common import (
     needs,
     responses,
 )
-from evals.models import ApiToken, TokenScope
+from annotate.models import ApiToken, TokenScope
+from evals.exports.api import router as exports_router
+from evals.ingest.api import router as ingest_router
+from evals.results.api import router as results_router
 
 
 def _scopes(operation: Operation) -> list[str]:
@@ -176,14 +180,7 @@ def whoami(request: HttpRequest) -> WhoamiOut:
     )
 
 
-# Routers: each feature registers its own, e.g. api.add_router("/logs", evals.api_logs.router)
-
-from annotate.api import router as annotate_router  # noqa: E402
-from evals import api_ingest  # noqa: E402
-from evals.api_exports import router as exports_router  # noqa: E402
-from evals.api_results import router as results_router  # noqa: E402
-
-api.add_router("/logs", api_ingest.router)
+api.add_router("/logs", ingest_router)
 api.add_router("/", annotate_router)
 api.add_router("/", exports_router)
 api.add_router("/", results_router)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,8 +68,6 @@ SECRET_KEY = _secret_key()
 
 def _encryption_key() -> str:
     """Fernet key for secrets stored in the database (judge API keys)."""
-    from cryptography.fernet import Fernet
-
     key = env_str("QUORUM_ENCRYPTION_KEY")
     if key:
         try:

@@ -9,6 +9,7 @@ stops the others and makes the whole run fail.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -127,8 +128,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
     """Ask Linux to SIGTERM this child if run_all itself is killed (best effort)."""
     os.setsid()
     with contextlib.suppress(Exception):
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)

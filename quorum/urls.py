@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .api import api
+from quorum.api import api
 
 
 @require_GET

@@ -20,8 +20,7 @@ from django.db import connection
 
 from annotate.models import Cohort, Role, Workspace
 from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
-
-from .factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("QUORUM_REQUIRE_SERVICES", "") in {"1", "true", "yes"}

@@ -9,17 +9,18 @@ from django.contrib.auth import get_user_model
 
 from annotate.items import add_items
 from annotate.models import (
+    ApiToken,
     Cohort,
     CriterionKind,
     Membership,
     Queue,
     Role,
     RubricVersion,
+    TokenScope,
     Workspace,
 )
 from annotate.rubrics import create_rubric, publish
-from evals.models import ApiToken, TokenScope
-from evals.tokens import create_token
+from annotate.tokens import create_token
 
 PASSWORD = "correct-horse-battery-staple"
 

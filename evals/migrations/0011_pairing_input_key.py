@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from evals.pairing import backfill_input_keys
+    from evals.sampling.pairing import backfill_input_keys
 
     backfill_input_keys(apps.get_model("evals", "Log"))
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from annotate.models import Assignment, Judgment
-from evals import gold
-from evals.models import PracticeAnswer
+from annotate import gold
+from annotate.models import Assignment, Judgment, PracticeAnswer
 from tests.factories import good_answers, make_queue
 
 

@@ -8,10 +8,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from annotate import gold
 from annotate.assignment import claim_next, release
-from annotate.models import Assignment, CriterionKind, Item
-from evals import gold
-from evals.models import ReviewerPause
+from annotate.models import Assignment, CriterionKind, Item, ReviewerPause
 from tests.factories import good_answers, make_queue
 
 GOLD = {"accuracy": "4", "harm": "none", "safe": "pass"}

@@ -11,9 +11,8 @@ from django.urls import reverse
 from annotate.models import Item
 from annotate.pairs import create_pair_items, import_pairs_file
 from evals.models import Log, Source
+from tests.annotate.pairwise_helpers import make_pairwise_queue, pair_rows
 from tests.factories import make_queue
-
-from .pairwise_helpers import make_pairwise_queue, pair_rows
 
 
 def test_create_pair_items_snapshots_both_outputs_and_counts_them(workspace):

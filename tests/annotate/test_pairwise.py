@@ -18,9 +18,8 @@ from annotate.pairwise import (
     to_output,
     validate_pairwise,
 )
+from tests.annotate.pairwise_helpers import SECRET_NAMES, make_pairwise_queue
 from tests.factories import UserFactory
-
-from .pairwise_helpers import SECRET_NAMES, make_pairwise_queue
 
 
 def grade_url(workspace, queue) -> str:

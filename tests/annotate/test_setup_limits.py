@@ -14,10 +14,9 @@ from annotate.judging import validate_answers
 from annotate.models import Assignment, Cohort, Criterion, Membership, Rubric
 from annotate.pairwise import validate_pairwise
 from annotate.queues import add_item_by_hand
+from tests.annotate.pairwise_helpers import make_pairwise_queue
+from tests.annotate.test_setup_views import SLUG, _likert_post, _save_url
 from tests.factories import make_queue, published_rubric
-
-from .pairwise_helpers import make_pairwise_queue
-from .test_setup_views import SLUG, _likert_post, _save_url
 
 LONG_NAME = "R" * 201
 NUL = "bad\x00text"  # a form body cannot carry a lone surrogate (Django decodes with "replace")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.models import Membership
-from evals.models import Adjudication
+from annotate.models import Adjudication, Membership
 from tests.conftest import ROOT, login
 from tests.evals.agreement_data import record, two_cohort_queue
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from annotate.models import Assignment, Judgment
-from evals import gold
-from evals.models import PracticeAnswer
+from annotate import gold
+from annotate.models import Assignment, Judgment, PracticeAnswer
 from tests.conftest import login
 from tests.factories import make_queue
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 
 from evals.models import Log
-
-from ..conftest import ROOT, login
-from ..evals.conftest import killable_worker, redis_broker  # noqa: F401
+from tests.conftest import ROOT, login
+from tests.evals.conftest import killable_worker, redis_broker  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.redis]
 

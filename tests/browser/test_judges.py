@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from annotate.models import Assignment, Judgment
-from evals.judge_runs import start_run
-from evals.tasks import run_judge
+from evals.judges.runs import start_run
+from evals.judges.tasks import run_judge
 from tests.conftest import login
 from tests.evals.judge_fixtures import fast_backoff_fixture, judge_server_fixture  # noqa: F401
 from tests.factories import make_queue

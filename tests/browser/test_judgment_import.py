@@ -5,10 +5,9 @@ from pathlib import Path
 import pytest
 
 from annotate.models import Judgment
+from tests.conftest import ROOT, login
+from tests.evals.conftest import killable_worker, redis_broker  # noqa: F401
 from tests.factories import make_queue
-
-from ..conftest import ROOT, login
-from ..evals.conftest import killable_worker, redis_broker  # noqa: F401
 
 CSV = (
     "input_text,output,reviewer,answer_accuracy,answer_harm,answer_safe\n"

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotate.models import Assignment, Judgment
-from evals import pairwise_results
+from evals.results import pairwise as pairwise_results
 from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.conftest import login
 

@@ -16,14 +16,13 @@ from annotate.judging import submit_judgment
 from annotate.models import Queue
 from evals.models import Source
 from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
-from tests.factories import make_queue, make_token
-
-from ..conftest import celery_app_on, redis_url, test_database_url
-from .judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
+from tests.conftest import celery_app_on, redis_url, test_database_url
+from tests.evals.judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
     fast_backoff_fixture,
     judge_endpoint_fixture,
     judge_server_fixture,
 )
+from tests.factories import make_queue, make_token
 
 
 @pytest.fixture

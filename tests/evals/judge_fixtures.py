@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from evals import secretbox
+from evals.judges import secretbox
 from evals.models import JudgeEndpoint
-
-from .judge_server import ScriptedServer
+from tests.evals.judge_server import ScriptedServer
 
 API_KEY = "sk-test-SECRET-d0n0tl3ak-9f8e7d"
 

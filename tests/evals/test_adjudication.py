@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from annotate import adjudication
+from annotate.adjudication import DEFAULT_RULES, disagreement
 from annotate.models import CriterionKind
-from evals import adjudication
-from evals.adjudication import DEFAULT_RULES, disagreement
-
-from .agreement_data import record, two_cohort_queue
+from tests.evals.agreement_data import record, two_cohort_queue
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
 
-from evals import agreement as ag
+from evals.stats import agreement as ag
 
 NAN = np.nan
 

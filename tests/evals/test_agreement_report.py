@@ -9,11 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evals import agreement_snapshots
-from evals.agreement_report import queue_report
 from evals.models import AgreementSnapshot, Job
-
-from .agreement_data import record, two_cohort_queue
+from evals.results import snapshots as agreement_snapshots
+from evals.results.agreement import queue_report
+from tests.evals.agreement_data import record, two_cohort_queue
 
 ACCURACY = {  # reviewer -> accuracy per item (None: not rated)
     "doc-a": [5, 4, 2, 1, 3, 5],

@@ -7,12 +7,11 @@ import time
 
 import pytest
 
-from evals import agreement_snapshots
-from evals.agreement_report import queue_report
 from evals.models import AgreementSnapshot, Job
-
-from .agreement_data import record, two_cohort_queue
-from .conftest import retry_until_finished, wait_for
+from evals.results import snapshots as agreement_snapshots
+from evals.results.agreement import queue_report
+from tests.evals.agreement_data import record, two_cohort_queue
+from tests.evals.conftest import retry_until_finished, wait_for
 
 
 @pytest.mark.redis

@@ -12,13 +12,12 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from evals import alerts
 from evals.models import AlertEvent, AlertRule
-from evals.tasks import check_alerts
+from evals.results import alerts
+from evals.results.tasks import check_alerts
+from tests.evals.fake_dns import HOST, FakeDNS
+from tests.evals.results_data import DAY0, judge, make_item
 from tests.factories import make_queue
-
-from .fake_dns import HOST, FakeDNS
-from .results_data import DAY0, judge, make_item
 
 pytestmark = pytest.mark.django_db
 GOOD = {"accuracy": 5, "harm": "none", "safe": True}

@@ -5,9 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotate.models import Membership, Role
-from evals.models import ApiToken
-from evals.tokens import TokenError, create_token, revoke_token, verify_token
+from annotate.models import ApiToken, Membership, Role
+from annotate.tokens import TokenError, create_token, revoke_token, verify_token
 from tests.factories import make_token
 
 

@@ -8,13 +8,12 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from annotate.api_common import make_cursor
 from annotate.models import Item, Judgment, Queue
-from evals.api_common import make_cursor
-from evals.export_jobs import run_export_job
+from evals.exports.jobs import run_export_job
 from evals.models import Job
+from tests.evals.test_exports import SNAPSHOT, _export
 from tests.factories import WorkspaceFactory, make_queue, make_token
-
-from .test_exports import SNAPSHOT, _export
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,11 @@
 import gzip
 import json
 
-from evals.ingest import Reason
+from annotate.tokens import revoke_token
+from evals.ingest.pipeline import Reason
 from evals.models import Log, Source
-from evals.tokens import revoke_token
+from tests.evals.conftest import log_line
 from tests.factories import WorkspaceFactory, make_token
-
-from .conftest import log_line
 
 
 def post(client, token: str, body: bytes, **headers):

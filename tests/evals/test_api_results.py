@@ -1,7 +1,8 @@
 """GET /api/v1/queues/{id}/agreement and /leaderboard: the stored reports, as the pages
 show them, for the token's own workspace only."""
 
-from evals import agreement_snapshots, pairwise_results
+from evals.results import pairwise as pairwise_results
+from evals.results import snapshots as agreement_snapshots
 from tests.evals.test_pairwise_results import build
 from tests.factories import make_token
 

@@ -7,9 +7,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 
-from evals.api_common import ApiError, TokenAuth
-from evals.models import ApiToken, TokenScope
-from evals.tokens import TokenError, create_token
+from annotate.api_common import ApiError, TokenAuth
+from annotate.models import ApiToken, TokenScope
+from annotate.tokens import TokenError, create_token
 from quorum.api import api
 from tests.factories import make_queue, make_token
 

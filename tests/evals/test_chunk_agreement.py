@@ -9,9 +9,9 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evals import export_agreement
-from evals.export_agreement import ChunkAgreement
-from evals.export_shapes import item_agreement
+from evals.exports import agreement as export_agreement
+from evals.exports.agreement import ChunkAgreement
+from evals.exports.shapes import item_agreement
 
 CRITERIA = [
     SimpleNamespace(key="accuracy", kind="likert", type=pa.int64(), values=st.integers(1, 3)),

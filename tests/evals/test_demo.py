@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from annotate.assignment import claim_next
 from annotate.models import Cohort, Item, Membership, Queue, Role, RubricVersion, Workspace
-from evals import demo
-from evals.demo_content import NEW_VERSION, OLD_VERSION
+from evals.demo import workspace as demo
+from evals.demo.content import NEW_VERSION, OLD_VERSION
 from evals.models import Log
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from evals.export_jobs import run_export_job
+from evals.exports.jobs import run_export_job
 from evals.models import Log
 from tests.factories import make_token
 

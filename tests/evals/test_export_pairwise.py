@@ -8,20 +8,20 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from annotate.models import Item, Judgment, Queue
+from annotate.models import Adjudication, Item, Judgment, Queue
 from annotate.pairwise import claim_pair, submit_pair
-from evals import export_pg, export_pg_parquet, exports
-from evals.agreement_report import queue_report
-from evals.export_shapes import pair_share
-from evals.export_writers import unneutralize
-from evals.imports import ImportFileError, import_judgments
-from evals.models import Adjudication
+from evals.exports import pg as export_pg
+from evals.exports import pg_parquet as export_pg_parquet
+from evals.exports import pipeline as exports
+from evals.exports.imports import ImportFileError, import_judgments
+from evals.exports.shapes import pair_share
+from evals.exports.writers import unneutralize
+from evals.results.agreement import queue_report
 from tests.annotate.pairwise_helpers import make_pairwise_queue
+from tests.evals.conftest import BASE_TIME
+from tests.evals.test_exports import SNAPSHOT, _export, _read
+from tests.evals.test_imports import _without_ids
 from tests.factories import WorkspaceFactory
-
-from .conftest import BASE_TIME
-from .test_exports import SNAPSHOT, _export, _read
-from .test_imports import _without_ids
 
 FORMATS = ["csv", "jsonl", "parquet"]
 # Screen answers, in order of grading (two reviewers, four pairs each).

@@ -8,10 +8,10 @@ import pytest
 
 from annotate.judging import edit_judgment
 from annotate.models import Judgment
-from evals import export_pg, exports
-
-from ..conftest import test_database_url
-from .test_exports import SNAPSHOT
+from evals.exports import pg as export_pg
+from evals.exports import pipeline as exports
+from tests.conftest import test_database_url
+from tests.evals.test_exports import SNAPSHOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

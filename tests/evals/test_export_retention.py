@@ -9,8 +9,8 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from evals import tasks
-from evals.export_jobs import expire_exports, export_dir, exports_root, run_export_job
+from evals.exports import tasks
+from evals.exports.jobs import expire_exports, export_dir, exports_root, run_export_job
 from evals.models import Job
 
 

@@ -7,14 +7,13 @@ import pytest
 from django.utils import timezone
 
 from annotate.models import Queue
-from evals import exports
-from evals.export_jobs import export_dir, exports_root, file_path, start_export
-from evals.exports import write_export
+from evals.exports import pipeline as exports
+from evals.exports.jobs import export_dir, exports_root, file_path, start_export
+from evals.exports.pipeline import write_export
 from evals.models import Job
 from quorum.celery import PRELOAD, app
+from tests.evals.conftest import grade_queue, retry_until_finished, wait_for
 from tests.factories import make_queue
-
-from .conftest import grade_queue, retry_until_finished, wait_for
 
 
 @pytest.mark.redis

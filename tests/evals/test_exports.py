@@ -9,10 +9,9 @@ import pytest
 
 from annotate.judging import edit_judgment
 from annotate.models import Cohort, Item, Judgment, Queue
-from evals import exports
-from evals.export_writers import neutralize, unneutralize
-
-from .conftest import BASE_TIME
+from evals.exports import pipeline as exports
+from evals.exports.writers import neutralize, unneutralize
+from tests.evals.conftest import BASE_TIME
 
 SNAPSHOT = BASE_TIME + timedelta(days=1)
 
@@ -67,9 +66,8 @@ def test_every_shape_and_format_holds_the_graded_data(
 def test_items_consensus_is_median_for_scales_and_majority_with_null_ties(
     workspace, clinicians, reviewer, second_reviewer, tmp_path
 ):
+    from tests.evals.conftest import grade_queue
     from tests.factories import make_queue
-
-    from .conftest import grade_queue
 
     queue = make_queue(workspace, cohorts=[clinicians], k=2, items=1, order="oldest")
     grade_queue(
@@ -175,9 +173,8 @@ def test_filters_narrow_the_rows(graded_queue, workspace, clinicians, tmp_path):
 def test_min_agreement_drops_items_reviewers_disagree_on(
     workspace, clinicians, reviewer, second_reviewer, tmp_path
 ):
+    from tests.evals.conftest import grade_queue
     from tests.factories import make_queue
-
-    from .conftest import grade_queue
 
     queue = make_queue(workspace, cohorts=[clinicians], k=2, items=3, order="oldest")
     grade_queue(
@@ -258,7 +255,7 @@ def test_weighted_score_normalizes_scales_and_weights_criteria(workspace):
 def test_adjudicated_answers_replace_the_consensus_of_their_item(
     graded_queue, workspace, admin_user, tmp_path
 ):
-    from evals.models import Adjudication
+    from annotate.models import Adjudication
 
     first, second = graded_queue.items.order_by("pk")[:2]
     final = {"accuracy": 1, "harm": "severe", "safe": False}
@@ -323,7 +320,7 @@ def test_snapshot_excludes_judgments_made_after_it(graded_queue, workspace, tmp_
 def test_the_postgres_copy_path_writes_what_the_row_path_writes(
     postgres, graded_queue, workspace, tmp_path, fmt
 ):
-    from evals import export_pg
+    from evals.exports import pg as export_pg
 
     graded_queue.items.update(input_text="", metadata={"b": 1, "aa": [1, "x\ty"], "é": None})
     # Formula-like text in every kind of column: the database neutralizes it as Python does.
@@ -353,7 +350,7 @@ def agreement_queries(monkeypatch) -> list[tuple[str, str]]:
     (typed answer columns) or ``item_agreements`` (the JSON query)."""
     import threading
 
-    from evals import export_agreement
+    from evals.exports import agreement as export_agreement
 
     calls = []
     by_chunks = export_agreement.chunk_agreements
@@ -397,7 +394,7 @@ def test_the_parquet_path_counts_agreement_from_its_chunks_without_a_query(
     """In a worker (no transaction open) the items are read on a second connection."""
     import threading
 
-    from evals import export_pg_parquet
+    from evals.exports import pg_parquet as export_pg_parquet
 
     threads = set()
     copy_out = export_pg_parquet.copy_out
@@ -434,9 +431,8 @@ def test_a_criterion_of_two_kinds_sends_the_agreement_to_the_query(
     """A key that is a number in one rubric and a scale in another is a text column,
     where 3 and 3.0 would differ: the agreement is counted by the query."""
     from annotate.rubrics import create_rubric, publish
+    from tests.evals.conftest import grade_queue
     from tests.factories import make_queue
-
-    from .conftest import grade_queue
 
     version = publish(
         create_rubric(
@@ -479,10 +475,9 @@ MIXED_ANSWERS = [
 def test_the_postgres_copy_path_counts_the_same_agreement_as_the_row_path(
     postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, which, items_agreeing, fmt
 ):
-    from evals import export_pg
+    from evals.exports import pg as export_pg
+    from tests.evals.conftest import grade_queue
     from tests.factories import UserFactory, make_queue
-
-    from .conftest import grade_queue
 
     third = UserFactory(username="tess-clinician")
     workspace.memberships.create(user=third, role="reviewer")
@@ -520,7 +515,7 @@ def test_the_postgres_parquet_path_reads_in_chunks_of_whole_items(
 ):
     """Chunks are cut by the items' judgment counts; a wrong count (0 here, as a hand
     edit could leave it) changes only the chunks' sizes, never the rows."""
-    from evals import export_pg_parquet
+    from evals.exports import pg_parquet as export_pg_parquet
 
     monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)  # 8 judgments, 2 per item
     if not counted:
@@ -541,7 +536,7 @@ def test_the_postgres_parquet_path_reads_in_chunks_of_whole_items(
 def test_the_postgres_parquet_path_reads_fewer_rows_at_once_when_rows_are_big(
     postgres, graded_queue, workspace, tmp_path, monkeypatch
 ):
-    from evals import export_pg_parquet
+    from evals.exports import pg_parquet as export_pg_parquet
 
     monkeypatch.setattr(export_pg_parquet, "FIRST_CHUNK_ROWS", 2)
     monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 4)  # two items (2 judgments each)
@@ -572,7 +567,8 @@ def test_the_postgres_paths_apply_the_filters_like_the_row_path(
     postgres, graded_queue, workspace, clinicians, tmp_path, monkeypatch, filters, fmt
 ):
     """The rows, the counts and the agreement (counted apart, in chunks of whole items)."""
-    from evals import export_agreement, export_pg_parquet
+    from evals.exports import agreement as export_agreement
+    from evals.exports import pg_parquet as export_pg_parquet
 
     monkeypatch.setattr(export_pg_parquet, "CHUNK_ROWS", 3)
     monkeypatch.setattr(export_agreement, "AGREEMENT_CHUNK_ROWS", 3)
@@ -609,7 +605,7 @@ def test_the_postgres_parquet_path_leaves_edits_after_the_snapshot_to_the_row_pa
 
 
 def _pair_rows(votes, output_b="Answer B"):
-    from evals.exports import Row
+    from evals.exports.rows import Row
 
     return [
         Row(
@@ -639,7 +635,7 @@ def _pair_rows(votes, output_b="Answer B"):
 
 
 def _pair_shape(workspace, keep_ties=False):
-    from evals.export_shapes import PreferenceShape
+    from evals.exports.shapes import PreferenceShape
 
     spec = exports.parse_spec(
         workspace, shape="preferences", format="jsonl", snapshot_at=SNAPSHOT, keep_ties=keep_ties
@@ -680,10 +676,9 @@ def test_items_without_a_second_output_give_no_pairs(graded_queue, workspace, tm
 def test_the_postgres_copy_path_counts_agreement_over_more_criteria_than_a_function_takes(
     postgres, workspace, clinicians, reviewer, second_reviewer, tmp_path, monkeypatch, way
 ):
-    from evals import export_agreement
+    from evals.exports import agreement as export_agreement
+    from tests.evals.conftest import grade_queue
     from tests.factories import make_queue, published_rubric
-
-    from .conftest import grade_queue
 
     criteria = [{"key": f"c{n}", "name": f"Check {n}", "kind": "pass_fail"} for n in range(120)]
     queue = make_queue(

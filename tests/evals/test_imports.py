@@ -4,12 +4,10 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotate.models import Cohort, Item, Judgment, Membership
-from evals.imports import ImportFileError, import_judgments
-from evals.models import ImportedReviewer
+from annotate.models import Cohort, ImportedReviewer, Item, Judgment, Membership
+from evals.exports.imports import ImportFileError, import_judgments
+from tests.evals.test_exports import _export, _read
 from tests.factories import WorkspaceFactory, make_queue
-
-from .test_exports import _export, _read
 
 ID_COLUMNS = {"judgment_id", "item_id", "queue_id"}
 

@@ -3,11 +3,10 @@ import json
 
 import pytest
 
-from evals.ingest import Parser, Reason, ingest_lines, iter_lines
-from evals.ingest_jobs import ingest_file
+from evals.ingest.pipeline import Parser, Reason, ingest_lines, iter_lines
+from evals.ingest.uploads import ingest_file
 from evals.models import Log
-
-from .conftest import log_line, numbered
+from tests.evals.conftest import log_line, numbered
 
 
 def reasons_by_line(report) -> dict[int, str]:

@@ -1,10 +1,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evals.ingest_jobs import run_ingest_job, upload_dir
+from evals.ingest.uploads import run_ingest_job, upload_dir
 from evals.models import Job, Log, Source
-
-from .conftest import log_line
+from tests.evals.conftest import log_line
 
 
 @pytest.fixture(autouse=True)

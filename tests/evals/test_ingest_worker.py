@@ -4,11 +4,10 @@ import io
 
 import pytest
 
-from evals.ingest import Reason
-from evals.ingest_jobs import create_upload_job
+from evals.ingest.pipeline import Reason
+from evals.ingest.uploads import create_upload_job
 from evals.models import IngestChunk, Job, Log
-
-from .conftest import log_line, retry_until_finished, wait_for
+from tests.evals.conftest import log_line, retry_until_finished, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 

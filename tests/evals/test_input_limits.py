@@ -8,15 +8,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotate.models import Item
-from evals import adjudication, redaction
-from evals.exports import ExportError, parse_filters
-from evals.ingest import validate_mapping
-from evals.ingest_jobs import read_csv_header
-from evals.models import ApiToken, Job, Source
+from annotate import adjudication
+from annotate.models import ApiToken, Item
+from evals.exports.spec import ExportError, parse_filters
+from evals.ingest import redaction
+from evals.ingest.pipeline import validate_mapping
+from evals.ingest.uploads import read_csv_header
+from evals.models import Job, Source
+from tests.evals.test_gold_page import _post as post_gold
 from tests.factories import make_queue
-
-from .test_gold_page import _post as post_gold
 
 
 @pytest.mark.parametrize(

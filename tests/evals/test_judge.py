@@ -11,7 +11,7 @@ import time
 import pytest
 
 from annotate.models import Criterion
-from evals.judge import (
+from evals.judges.judge import (
     FAILED,
     OK,
     Caller,
@@ -27,13 +27,12 @@ from evals.judge import (
     judge_item,
     parse_answer,
 )
-from evals.judge_runs import endpoint_config
+from evals.judges.runs import endpoint_config
+from evals.judges.urlcheck import check_outbound_url
 from evals.models import JudgeEndpoint
-from evals.urlcheck import check_outbound_url
+from tests.evals.fake_dns import HOST, FakeDNS
+from tests.evals.judge_fixtures import API_KEY
 from tests.factories import published_rubric
-
-from .fake_dns import HOST, FakeDNS
-from .judge_fixtures import API_KEY
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "Fine."}
 SUBJECT = Subject(input="Can I take ibuprofen with food?", output="Yes, **with food**.")
@@ -334,8 +333,8 @@ def test_backoff_is_jittered_exponential_and_retry_after_wins(settings):
 def test_a_run_never_has_more_calls_in_flight_than_its_concurrency(
     judge_endpoint, workspace, judge_server
 ):
-    from evals.judge_runs import start_run
-    from evals.tasks import run_judge
+    from evals.judges.runs import start_run
+    from evals.judges.tasks import run_judge
     from tests.factories import make_queue
 
     judge_endpoint.concurrency = 3

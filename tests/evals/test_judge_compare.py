@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from evals.judge_compare import CriterionSpec, agreement, compare, consensus, kappa
+from evals.judges.compare import CriterionSpec, agreement, compare, consensus, kappa
 
 LIKERT = CriterionSpec("accuracy", "Accuracy", "likert", (1, 2, 3, 4, 5))
 HARM = CriterionSpec("harm", "Harm", "categorical", ("none", "mild", "severe"))

@@ -8,16 +8,16 @@ import pytest
 
 from annotate.items import add_items
 from annotate.models import CriterionKind
-from evals.judge import FAILED, INCONSISTENT, OK, Caller, Subject
-from evals.judge_pairwise import (
+from evals.judges.judge import FAILED, INCONSISTENT, OK, Caller, Subject
+from evals.judges.pairwise import (
     build_pair_messages,
     judge_pair,
     pair_schema,
     parse_pair_answer,
 )
-from evals.judge_runs import endpoint_config, start_run
+from evals.judges.runs import endpoint_config, start_run
+from evals.judges.tasks import run_judge
 from evals.models import JudgeResult
-from evals.tasks import run_judge
 from tests.factories import LIKERT_5, make_queue, published_rubric
 
 PAIR_CRITERIA = [
@@ -157,7 +157,8 @@ def test_pair_answers_are_compared_with_human_pair_judgments(
     workspace, judge_endpoint, judge_server, reviewer, second_reviewer
 ):
     from annotate.models import Assignment, Judgment
-    from evals import judge_compare, judge_compare_data
+    from evals.judges import compare as judge_compare
+    from evals.judges import compare_data as judge_compare_data
 
     version = published_rubric(workspace, PAIR_CRITERIA)
     queue = make_queue(workspace, kind="pairwise", rubric_version=version)

@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Item
-from evals import jobs, judge_runs
-from evals.judge import OK, Outcome
-from evals.judge_runs import cancel_run, judge_scores_below, start_run
+from evals import jobs
+from evals.judges import runs as judge_runs
+from evals.judges.judge import OK, Outcome
+from evals.judges.runs import cancel_run, judge_scores_below, start_run
+from evals.judges.tasks import run_judge
+from evals.judges.urlcheck import UnsafeURL
 from evals.models import Job, JudgeResult, JudgeRun, Log, Source
-from evals.tasks import run_judge
-from evals.urlcheck import UnsafeURL
 from tests.factories import make_queue
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "ok"}
@@ -371,7 +372,7 @@ def test_a_key_encrypted_with_another_encryption_key_fails_the_run_clearly(
 def test_only_one_run_at_a_time_per_endpoint_so_its_limits_hold(
     judge_endpoint, queue, judge_server
 ):
-    from evals.judge_runs import RunRefused
+    from evals.judges.runs import RunRefused
 
     judge_server.default = {"answers": GOOD}
     first = start_run(judge_endpoint, queue=queue)

@@ -9,13 +9,12 @@ import pytest
 from django.urls import reverse
 
 from annotate.models import Assignment, Judgment
-from evals import secretbox
-from evals.judge_runs import start_run
+from evals.judges import secretbox
+from evals.judges.runs import start_run
+from evals.judges.tasks import run_judge
 from evals.models import Job, JudgeEndpoint, JudgeResult, JudgeRun
-from evals.tasks import run_judge
+from tests.evals.judge_fixtures import API_KEY
 from tests.factories import PASSWORD, make_queue
-
-from .judge_fixtures import API_KEY
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "ok"}
 NEW_KEY = "sk-brand-NEW-k3y-never-shown-0123"

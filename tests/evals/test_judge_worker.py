@@ -8,11 +8,10 @@ from collections import Counter
 
 import pytest
 
-from evals.judge_runs import start_run
+from evals.judges.runs import start_run
 from evals.models import Job, JudgeResult
+from tests.evals.conftest import retry_until_finished, wait_for
 from tests.factories import make_queue
-
-from .conftest import retry_until_finished, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 

@@ -8,7 +8,7 @@ import choix
 import numpy as np
 import pytest
 
-from evals.leaderboard import (
+from evals.stats.leaderboard import (
     SCORE_A,
     SCORE_B,
     SCORE_TIE,

@@ -16,11 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from evals.outbound import pinned_client
-from evals.urlcheck import UnsafeURL, check_outbound_url
-
-from .fake_dns import HOST, FakeDNS
-from .judge_server import ScriptedServer
+from evals.judges.outbound import pinned_client
+from evals.judges.urlcheck import UnsafeURL, check_outbound_url
+from tests.evals.fake_dns import HOST, FakeDNS
+from tests.evals.judge_server import ScriptedServer
 
 GOOD = {"answers": {"accuracy": 4}}
 

@@ -2,8 +2,9 @@
 
 from annotate.assignment import claim_next
 from annotate.judging import submit_judgment
-from evals import results
-from evals.models import Adjudication, AgreementSnapshot
+from annotate.models import Adjudication
+from evals.models import AgreementSnapshot
+from evals.results import rubric as results
 from tests.factories import good_answers, make_queue
 
 

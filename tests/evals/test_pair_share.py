@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evals.export_shapes import pair_share, pair_share_by_pairs
+from evals.exports.shapes import pair_share, pair_share_by_pairs
 
 # JSON answers: numbers that equal each other across int/float/bool, text, null, and the
 # unhashable lists and objects that take the pair-by-pair way.

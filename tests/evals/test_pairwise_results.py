@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from annotate.models import Assignment, Judgment, SwapCheck
 from annotate.pairwise import SWAP_CHECK_GAP, claim_pair, submit_pair
-from evals import pairwise_results
 from evals.models import Job, LeaderboardSnapshot
-from evals.tasks import refresh_leaderboard, refresh_stale_leaderboards
+from evals.results import pairwise as pairwise_results
+from evals.results.tasks import refresh_leaderboard, refresh_stale_leaderboards
 from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.factories import UserFactory
 
@@ -96,7 +96,7 @@ def test_every_nth_pairwise_judgment_enqueues_a_recompute_after_commit(
     settings.QUORUM_LEADERBOARD_EVERY = 2
     queue = make_pairwise_queue(workspace, cohorts=[clinicians], pairs=4)
     with (
-        mock.patch("evals.tasks.refresh_leaderboard.delay") as delay,
+        mock.patch("evals.results.tasks.refresh_leaderboard.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         grade_all(queue, reviewer, ["a", "b", "tie"])
@@ -160,7 +160,7 @@ def test_the_leaderboard_job_runs_and_records_success(
     workspace, clinicians, reviewer, second_reviewer
 ):
     from evals.jobs import create_job
-    from evals.tasks import leaderboard_job
+    from evals.results.tasks import leaderboard_job
 
     queue = build(workspace, clinicians, reviewer, second_reviewer)
     job = create_job(

@@ -11,12 +11,12 @@ from scipy import stats as sp_stats
 from statsmodels.stats.proportion import proportion_confint
 
 from annotate.models import Cohort
-from evals import results, scoring
 from evals.models import Log, Source
-from evals.stats import mean_ci, mean_ci_moments, wilson_ci
+from evals.results import rubric as results
+from evals.stats import scoring
+from evals.stats.intervals import mean_ci, mean_ci_moments, wilson_ci
+from tests.evals.results_data import judge, judged_items, make_item
 from tests.factories import make_queue, published_rubric, standard_criteria
-
-from .results_data import judge, judged_items, make_item
 
 
 def _rubric(workspace):

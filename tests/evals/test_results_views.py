@@ -9,9 +9,8 @@ import pytest
 from django.urls import reverse
 
 from evals.models import AlertEvent, AlertRule
+from tests.evals.results_data import judge, judged_items, make_item
 from tests.factories import make_queue
-
-from .results_data import judge, judged_items, make_item
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,11 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
+from annotate import gold
 from annotate.models import Assignment
-from evals import gold
-from evals.reviewer_quality import agreement_with_others, reviewer_quality
+from evals.results.reviewers import agreement_with_others, reviewer_quality
+from tests.evals.agreement_data import record, reviewers
 from tests.factories import make_queue
-
-from .agreement_data import record, reviewers
 
 SCORES = {  # four reviewers who mostly agree, one who contradicts them, and is fast
     "ann": [5, 4, 2, 1, 3, 5, 4, 2],

@@ -6,12 +6,11 @@ from django.db import connection
 from django.utils import timezone
 
 from annotate.models import Item
-from evals import sampling
-from evals.ingest import ingest_lines
+from evals.ingest.pipeline import ingest_lines
 from evals.models import Job, QueuedLog, SamplingRule, SamplingRun
+from evals.sampling import rules as sampling
+from tests.evals.conftest import log_line, numbered
 from tests.factories import make_queue
-
-from .conftest import log_line, numbered
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 
 import pytest
 
-from evals import sampling
 from evals.models import JudgeEndpoint, JudgeResult, Log
+from evals.sampling import rules as sampling
+from tests.evals.test_sampling import logs, make_rule, picked_ids, run_now  # noqa: F401 - fixtures
 from tests.factories import make_queue
-
-from .test_sampling import logs, make_rule, picked_ids, run_now  # noqa: F401 - fixtures
 
 
 def judged(workspace, version, scores: dict[int, int], name: str) -> None:

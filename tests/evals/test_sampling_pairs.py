@@ -5,13 +5,13 @@ from collections import Counter
 import pytest
 
 from annotate.models import Item, Queue
-from evals import pairing, sampling
-from evals.ingest import ingest_lines
+from evals.ingest.pipeline import ingest_lines
 from evals.models import Log, QueuedLog, SamplingRule, SamplingRun
+from evals.sampling import pairing
+from evals.sampling import rules as sampling
 from tests.annotate.pairwise_helpers import make_pairwise_queue
+from tests.evals.conftest import log_line, numbered
 from tests.factories import make_queue
-
-from .conftest import log_line, numbered
 
 TOPICS = ("meds", "diet", "sleep")
 BASE = "/w/patient-messages/sampling/"

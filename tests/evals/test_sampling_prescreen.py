@@ -3,9 +3,8 @@
 import pytest
 
 from evals.models import JudgeRun
+from tests.evals.test_sampling import logs, make_rule  # noqa: F401 - the logs fixture
 from tests.factories import make_queue
-
-from .test_sampling import logs, make_rule  # noqa: F401 - the logs fixture
 
 pytestmark = pytest.mark.usefixtures("logs")
 

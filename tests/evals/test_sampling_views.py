@@ -1,10 +1,9 @@
 import pytest
 
-from evals.ingest import ingest_lines
+from evals.ingest.pipeline import ingest_lines
 from evals.models import SamplingRule, SamplingRun
+from tests.evals.conftest import log_line, numbered
 from tests.factories import make_queue
-
-from .conftest import log_line, numbered
 
 BASE = "/w/patient-messages/sampling/"
 

@@ -3,12 +3,11 @@
 import pytest
 
 from annotate.models import Item
-from evals import sampling
-from evals.ingest import ingest_lines
+from evals.ingest.pipeline import ingest_lines
 from evals.models import Job, QueuedLog, SamplingRule, SamplingRun
+from evals.sampling import rules as sampling
+from tests.evals.conftest import log_line, numbered, retry_until_finished, wait_for
 from tests.factories import make_queue
-
-from .conftest import log_line, numbered, retry_until_finished, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
 

@@ -8,9 +8,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from annotate.models import AuditEvent, Membership, Role
-from evals import tokens
-from evals.models import ApiToken
+from annotate import tokens
+from annotate.models import ApiToken, AuditEvent, Membership, Role
 from tests.factories import make_token
 
 

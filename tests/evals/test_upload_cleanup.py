@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from evals import tasks
-from evals.ingest_jobs import JOB_KIND, remove_stale_uploads
+from evals.ingest import tasks
+from evals.ingest.uploads import JOB_KIND, remove_stale_uploads
 from evals.models import Job
 
 

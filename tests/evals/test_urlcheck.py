@@ -2,9 +2,8 @@ import ipaddress
 
 import pytest
 
-from evals.urlcheck import UnsafeURL, address_refusal, check_outbound_url
-
-from .fake_dns import HOST
+from evals.judges.urlcheck import UnsafeURL, address_refusal, check_outbound_url
+from tests.evals.fake_dns import HOST
 
 OK = ""
 PRIVATE = "private address"

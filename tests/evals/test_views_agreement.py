@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotate.models import Judgment, Membership
-from evals import agreement_snapshots
-from evals.models import Adjudication, AgreementSnapshot, Job
-
-from .agreement_data import record, two_cohort_queue
+from annotate.models import Adjudication, Judgment, Membership
+from evals.models import AgreementSnapshot, Job
+from evals.results import snapshots as agreement_snapshots
+from tests.evals.agreement_data import record, two_cohort_queue
 
 
 @pytest.fixture

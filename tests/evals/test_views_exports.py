@@ -4,7 +4,7 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from evals.export_jobs import run_export_job
+from evals.exports.jobs import run_export_job
 from evals.models import Job
 
 
@@ -161,8 +161,8 @@ def test_the_same_snapshot_zips_to_the_same_bytes(workspace, engineer, graded_qu
     from datetime import UTC, datetime
 
     from annotate.models import Membership
-    from evals.exports import parse_spec
-    from evals.views_exports import zip_export
+    from evals.exports.spec import parse_spec
+    from evals.exports.views import zip_export
 
     membership = Membership.objects.get(user=engineer)
     spec = parse_spec(

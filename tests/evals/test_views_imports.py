@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import AuditEvent, Judgment, Queue
-from evals import import_jobs, imports
-from evals.import_jobs import import_dir, run_import_job
+from evals.exports import import_jobs, imports
+from evals.exports.import_jobs import import_dir, run_import_job
 from evals.models import Job
 from tests.factories import WorkspaceFactory, make_queue
 

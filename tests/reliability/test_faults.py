@@ -30,8 +30,7 @@ from evals.models import Job, Source
 from tests.conftest import ROOT, celery_app_on, test_database_url
 from tests.factories import UserFactory, good_answers, make_queue
 from tests.processes import base_env, free_port, wait_for_http
-
-from .http import Reviewer, Tally
+from tests.reliability.http import Reviewer, Tally
 
 FIGURES: dict = {}
 

@@ -21,8 +21,7 @@ from django.utils import timezone
 from annotate.assignment import reap_expired_leases
 from annotate.models import Assignment, Cohort, Item, Judgment, Membership
 from tests.factories import UserFactory, make_queue
-
-from .http import Reviewer, Tally
+from tests.reliability.http import Reviewer, Tally
 
 REVIEWERS = 50
 ITEMS = int(os.environ.get("QUORUM_LOAD_ITEMS", "2000"))

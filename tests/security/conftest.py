@@ -9,8 +9,8 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from .routes import api_operations, page_routes
-from .world import ROLES, MissingResolver, World, build_world, resolve_kwargs
+from tests.security.routes import api_operations, page_routes
+from tests.security.world import ROLES, MissingResolver, World, build_world, resolve_kwargs
 
 
 def prepare(world: World) -> None:

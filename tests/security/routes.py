@@ -10,9 +10,8 @@ from pathlib import Path
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from evals.models import TokenScope
-
-from .world import ROLES
+from annotate.models import TokenScope
+from tests.security.world import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_DOC = ROOT / "docs" / "permissions.md"

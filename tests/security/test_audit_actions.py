@@ -14,9 +14,9 @@ from annotate.assignment import claim_next
 from annotate.judging import edit_judgment, submit_judgment
 from annotate.models import AuditEvent
 from annotate.rubrics import create_rubric, publish
-from evals.export_jobs import KIND, export_dir
+from annotate.tokens import create_token, revoke_token
+from evals.exports.jobs import KIND, export_dir
 from evals.models import Job
-from evals.tokens import create_token, revoke_token
 from tests.factories import good_answers, make_queue, make_token, standard_criteria
 
 
@@ -121,8 +121,8 @@ def test_alert_rule_deletion_is_audited(client, workspace, author, clinicians):
 def test_export_jobs_and_downloads_are_audited(client, workspace, engineer, clinicians):
     from django.utils import timezone
 
-    from evals.export_jobs import run_export_job, start_export
-    from evals.exports import parse_spec
+    from evals.exports.jobs import run_export_job, start_export
+    from evals.exports.spec import parse_spec
 
     queue = make_queue(workspace, cohorts=[clinicians], items=2)
     spec = parse_spec(workspace, shape="judgments", format="csv", snapshot_at=timezone.now())
@@ -158,7 +158,7 @@ def test_a_judgment_import_is_audited_with_its_counts(client, workspace, enginee
 
 
 def test_an_adjudication_is_audited_with_the_final_answers(workspace, admin_user, clinicians):
-    from evals import adjudication
+    from annotate import adjudication
 
     queue = make_queue(workspace, cohorts=[clinicians], items=1)
     item = queue.items.get()
@@ -273,7 +273,7 @@ JUDGE_KEY = "sk-audit-SECRET-n3ver-in-the-log-77"
 
 @pytest.fixture
 def judge_endpoint(workspace):
-    from evals import secretbox
+    from evals.judges import secretbox
     from evals.models import JudgeEndpoint
 
     return JudgeEndpoint.objects.create(
@@ -353,7 +353,7 @@ def test_judge_run_start_and_cancel_are_audited_once(
 def test_a_judge_prescreen_of_a_sampling_rule_is_audited_with_its_run(
     client, workspace, engineer, judge_endpoint
 ):
-    from evals.ingest import ingest_lines
+    from evals.ingest.pipeline import ingest_lines
     from evals.models import JudgeRun, Source
     from tests.evals.conftest import log_line, numbered
     from tests.evals.test_sampling import make_rule

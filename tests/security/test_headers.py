@@ -19,10 +19,9 @@ import pytest
 from django.test import Client
 
 from tests.processes import ROOT, base_env, manage
-
-from .routes import METHODS, page_matrix, page_routes
-from .test_permissions import _url, call
-from .world import ROLES
+from tests.security.routes import METHODS, page_matrix, page_routes
+from tests.security.test_permissions import _url, call
+from tests.security.world import ROLES
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 PLAIN_TEXT_OK = {"healthz"}  # "ok" for load balancers: nothing from users in it

@@ -23,11 +23,9 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.utils import timezone
 
-from annotate.models import Membership, Role
-from evals.models import ApiToken, TokenScope
-from evals.tokens import create_token, revoke_token
-
-from .routes import (
+from annotate.models import ApiToken, Membership, Role, TokenScope
+from annotate.tokens import create_token, revoke_token
+from tests.security.routes import (
     API_CALLERS,
     METHODS,
     Operation,
@@ -38,7 +36,7 @@ from .routes import (
     page_matrix,
     page_routes,
 )
-from .world import KWARG_RESOLVERS, ROLES, MissingResolver, World, resolve_kwargs
+from tests.security.world import KWARG_RESOLVERS, ROLES, MissingResolver, World, resolve_kwargs
 
 DENIED = {401, 403, 404, 405}
 STATS = {"page_requests": 0, "api_requests": 0}
@@ -335,7 +333,7 @@ def test_each_api_operation_answers_every_caller_as_the_matrix_says(
     """``token`` is a live token with only the row's scope; a token with every other
     scope must get 403 ``forbidden_scope``; the scope the operation declares in the
     schema must be the row's."""
-    from .routes import api_schema
+    from tests.security.routes import api_schema
 
     schema = api_schema()
     components = schema.get("components", {}).get("schemas", {})

@@ -255,7 +255,7 @@ def _source(w: World):
 
 
 def _ingest_job(w: World) -> int:
-    from evals.ingest_jobs import create_upload_job
+    from evals.ingest.uploads import create_upload_job
 
     header = ",".join('"' + w.text(f"csv.col{n}")[:80].replace('"', "'") + '"' for n in range(3))
     row = ",".join('"' + w.text(f"csv.cell{n}")[:200].replace('"', "'") + '"' for n in range(3))
@@ -273,7 +273,7 @@ EXPORT_FILE = "judgments.csv"
 def _export_job(w: World) -> int:
     """A finished export job with one file on disk (made directly: the export writer reads
     on a second connection, which cannot see this world's uncommitted rows)."""
-    from evals.export_jobs import KIND, export_dir
+    from evals.exports.jobs import KIND, export_dir
     from evals.models import Job
 
     job = Job.objects.create(
@@ -294,7 +294,7 @@ def _export_job(w: World) -> int:
 
 def _import_job(w: World) -> int:
     """A finished background import whose file name and refused-row reason are free text."""
-    from evals.import_jobs import KIND, TASK
+    from evals.exports.import_jobs import KIND, TASK
     from evals.models import Job
 
     return Job.objects.create(
@@ -350,7 +350,7 @@ def _invitation(w: World) -> tuple[int, str]:
 
 
 def _api_token(w: World) -> int:
-    from evals.tokens import create_token
+    from annotate.tokens import create_token
 
     token, _ = create_token(
         # Token names are one line (no control characters): the payloads, newlines as spaces.
@@ -378,7 +378,7 @@ def _judge_endpoint(w: World):
 
 
 def _judge_run(w: World) -> int:
-    from evals.judge_runs import start_run
+    from evals.judges.runs import start_run
 
     return start_run(w.get("judge_endpoint", _judge_endpoint), queue=w.queue).pk
 

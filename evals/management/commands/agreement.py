@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evals import agreement, agreement_csv
+from evals.stats import agreement
+from evals.stats import ratings_csv as agreement_csv
 
 
 class Command(BaseCommand):

@@ -10,9 +10,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.models import Workspace
-from evals import tokens
-from evals.models import TokenScope
+from annotate import tokens
+from annotate.models import TokenScope, Workspace
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.models import Workspace
-from evals.ingest import guess_mapping, validate_mapping
-from evals.ingest_jobs import ingest_file, read_csv_header
+from evals.ingest.pipeline import guess_mapping, validate_mapping
+from evals.ingest.uploads import ingest_file, read_csv_header
 from evals.models import Source
 
 

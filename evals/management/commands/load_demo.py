@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from evals import demo
+from evals.demo import workspace as demo
 
 
 def print_logins(write) -> None:

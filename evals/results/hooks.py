@@ -1,0 +1,25 @@
+"""What results do when reviewing happens, connected to ``annotate.signals`` in
+``evals.apps``. Kept light to import: it runs at start-up, before any worker preloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from annotate.models import Judgment, Queue
+from quorum.celery import app
+
+REFRESH_LEADERBOARD = "evals.tasks.refresh_leaderboard"
+
+
+def schedule_leaderboard_refresh(sender: type, queue: Queue, **kwargs: Any) -> bool:
+    """On ``pairwise_judgment_saved``: enqueue a leaderboard recompute after every N-th
+    judgment in the queue (on commit)."""
+    every = int(getattr(settings, "QUORUM_LEADERBOARD_EVERY", 20))
+    if every <= 0 or Judgment.objects.filter(queue=queue).count() % every != 0:
+        return False
+    queue_id = queue.pk
+    transaction.on_commit(lambda: app.tasks[REFRESH_LEADERBOARD].delay(queue_id))
+    return True
