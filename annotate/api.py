@@ -11,15 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from annotate import audit
-from annotate.api_common import ApiError, needs, paginate, responses
-from annotate.api_fields import Id, IsoDatetime, JsonObject, QuerySchema, RequestSchema, Text, text
+from annotate.api_common import ApiError, get_queue, needs, paginate, responses
+from annotate.api_fields import Id, IsoDatetime, JsonObject, PageQuery, RequestSchema, Text, text
 from annotate.items import add_items
 from annotate.models import Judgment, Queue, TokenScope
 from annotate.pairs import same_output
@@ -45,11 +45,6 @@ class QueueOut(Schema):
 class QueuePage(Schema):
     results: list[QueueOut]
     next_cursor: str | None
-
-
-class PageQuery(QuerySchema):
-    cursor: Text | None = Field(None, description="next_cursor of the previous page")
-    limit: int = Field(100, ge=1, le=500)
 
 
 class MessageIn(RequestSchema):
@@ -191,17 +186,6 @@ def _queue_out(queue: Queue) -> QueueOut:
         items_complete=queue.items_complete,
         progress=round(queue.items_complete / total, 6) if total else 0.0,
     )
-
-
-def get_queue(request: HttpRequest, queue_id: int) -> Queue:
-    queue = (
-        Queue.objects.select_related("rubric_version__rubric")
-        .filter(workspace=request.workspace, pk=queue_id)  # type: ignore[attr-defined]
-        .first()
-    )
-    if queue is None:
-        raise Http404
-    return queue
 
 
 @router.get(

@@ -22,11 +22,11 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Schema
 from ninja.security import HttpBearer
 
-from annotate.models import ApiToken, TokenScope
+from annotate.models import ApiToken, Queue, TokenScope
 from annotate.tokens import TokenRefused, check_token
 
 CURSOR_SALT = "quorum.api.cursor"
@@ -163,3 +163,15 @@ class ErrorOut(Schema):
 def responses(ok: dict[int, Any]) -> dict[Any, Any]:
     """A response map documenting the error format for the 4xx statuses the API answers."""
     return {**ok, **dict.fromkeys(ERROR_STATUSES, ErrorOut)}
+
+
+def get_queue(request: HttpRequest, queue_id: int) -> Queue:
+    """The token's workspace's queue, or 404 (another workspace's queue too)."""
+    queue = (
+        Queue.objects.select_related("rubric_version__rubric")
+        .filter(workspace=request.workspace, pk=queue_id)  # type: ignore[attr-defined]
+        .first()
+    )
+    if queue is None:
+        raise Http404
+    return queue

@@ -168,3 +168,10 @@ def _in_utc(value: datetime) -> datetime:
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
+
+
+class PageQuery(QuerySchema):
+    """The query of a paginated listing: the previous page's cursor and a page size."""
+
+    cursor: Text | None = Field(None, description="next_cursor of the previous page")
+    limit: int = Field(100, ge=1, le=500)

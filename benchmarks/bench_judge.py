@@ -26,7 +26,7 @@ def _judge_throughput(items: int, latency_ms: int, concurrency: int) -> list[dic
     from annotate.models import Criterion, CriterionKind
     from evals.judges.judge import Caller, JudgeConfig, RateLimiter, Subject, judge_item
     from evals.models import JudgeEndpoint
-    from tests.evals.judge_server import ScriptedServer
+    from tests.evals.judges.judge_server import ScriptedServer
 
     criteria = [
         Criterion(

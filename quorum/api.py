@@ -1,7 +1,8 @@
 """The HTTP API under /api/v1/: one NinjaAPI, token auth, one error format.
 
-Each app adds its endpoints as a Router in its own module (``evals/api_*.py``,
-``annotate/api.py``) and registers it in ``ROUTERS`` below. Every request is
+Each package adds its endpoints as a Router in its own ``api.py`` (``annotate.api``,
+``evals.ingest.api``, ``evals.exports.api``, ``evals.results.api``), added to the
+NinjaAPI below; only this module imports routers. Every request is
 authenticated with a workspace token and sees only that workspace's objects:
 another workspace's object answers 404, like a missing one. Every operation names the
 token scope it needs (``auth=needs(TokenScope.READ)``, see ``annotate.api_common``); the

@@ -20,13 +20,22 @@ from ninja.responses import Status
 from pydantic import StrictFloat
 
 from annotate import audit
-from annotate.api import PageQuery, get_queue
-from annotate.api_common import ApiError, ErrorOut, needs, paginate, responses
-from annotate.api_fields import Id, IsoDatetime, RequestSchema, StrictBool, StrictId, Text, text
+from annotate.api_common import ApiError, ErrorOut, get_queue, needs, paginate, responses
+from annotate.api_fields import (
+    Id,
+    IsoDatetime,
+    PageQuery,
+    RequestSchema,
+    StrictBool,
+    StrictId,
+    Text,
+    text,
+)
 from annotate.models import TokenScope
 from evals.exports.import_jobs import record_import
 from evals.exports.imports import IMPORT_FORMATS, ImportFileError, import_judgments
 from evals.exports.jobs import (
+    download_response,
     expired_message,
     export_jobs,
     file_path,
@@ -207,18 +216,6 @@ def download_export_file(request: HttpRequest, export_id: Id, name: Text) -> Fil
     token = request.api_token  # type: ignore[attr-defined]
     audit.record(job.workspace_id, None, "export.download", job, name, api_token=token)
     return download_response(path)
-
-
-def download_response(path: Path) -> FileResponse:
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=path.name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 IMPORT_FIELDS = ("queue_id", "format", "file")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.http import FileResponse
 from django.utils import timezone
 
 from annotate import audit
@@ -160,3 +161,16 @@ def _remove_abandoned_work(before: datetime) -> None:
     for folder in root.glob(".*-*"):
         if folder.is_dir() and folder.stat().st_mtime < before.timestamp():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def download_response(path: Path) -> FileResponse:
+    """A finished export's file as an attachment that is never cached or sniffed."""
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=path.name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

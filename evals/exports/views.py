@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotate import access, audit
 from annotate.models import Cohort, Membership, Queue, Role
-from evals.exports.api import download_response
 from evals.exports.jobs import (
     DIRECT_LIMIT,
+    download_response,
     expired_message,
     export_jobs,
     file_path,

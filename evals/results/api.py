@@ -9,8 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from annotate.api import get_queue
-from annotate.api_common import ApiError, needs, responses
+from annotate.api_common import ApiError, get_queue, needs, responses
 from annotate.api_fields import Id
 from annotate.models import Queue, TokenScope
 from evals.models import AgreementSnapshot, LeaderboardSnapshot

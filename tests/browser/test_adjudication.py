@@ -6,7 +6,7 @@ import pytest
 
 from annotate.models import Adjudication, Membership
 from tests.conftest import ROOT, login
-from tests.evals.agreement_data import record, two_cohort_queue
+from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 
 @pytest.mark.browser

@@ -10,7 +10,7 @@ from annotate.models import Assignment, Judgment
 from evals.judges.runs import start_run
 from evals.judges.tasks import run_judge
 from tests.conftest import login
-from tests.evals.judge_fixtures import fast_backoff_fixture, judge_server_fixture  # noqa: F401
+from tests.evals.judges.judge_fixtures import fast_backoff_fixture, judge_server_fixture  # noqa: F401
 from tests.factories import make_queue
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"

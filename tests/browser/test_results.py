@@ -10,7 +10,7 @@ from django.urls import reverse
 from annotate.models import Cohort
 from evals.models import AlertEvent, AlertRule, Log, Source
 from tests.conftest import login
-from tests.evals.results_data import judge, make_item
+from tests.evals.results.results_data import judge, make_item
 from tests.factories import UserFactory, make_queue
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"

@@ -17,7 +17,7 @@ from annotate.models import Queue
 from evals.models import Source
 from quorum.supervise import NO_PEERS, start_worker, stop_worker, worker_argv
 from tests.conftest import celery_app_on, redis_url, test_database_url
-from tests.evals.judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
+from tests.evals.judges.judge_fixtures import (  # noqa: F401 - judge fixtures: a scripted OpenAI-compatible server
     fast_backoff_fixture,
     judge_endpoint_fixture,
     judge_server_fixture,

@@ -15,7 +15,7 @@ from evals.ingest import redaction
 from evals.ingest.pipeline import validate_mapping
 from evals.ingest.uploads import read_csv_header
 from evals.models import Job, Source
-from tests.evals.test_gold_page import _post as post_gold
+from tests.annotate.test_gold_page import _post as post_gold
 from tests.factories import make_queue
 
 

@@ -90,7 +90,7 @@ def test_a_role_change_is_audited_with_the_role_before_and_after(
 
 
 def test_sampling_rule_changes_and_runs_are_audited(client, workspace, author, clinicians):
-    from tests.evals.test_sampling_views import rule_form
+    from tests.evals.sampling.test_sampling_views import rule_form
 
     queue = make_queue(workspace, cohorts=[clinicians])
     client.force_login(author)
@@ -290,7 +290,7 @@ def test_judge_endpoint_changes_and_prompt_saves_are_audited_without_the_key(
     client, workspace, admin_user
 ):
     from evals.models import JudgeEndpoint
-    from tests.evals.test_judge_views import _form_data
+    from tests.evals.judges.test_judge_views import _form_data
 
     slug = workspace.slug
     client.force_login(admin_user)
@@ -356,7 +356,7 @@ def test_a_judge_prescreen_of_a_sampling_rule_is_audited_with_its_run(
     from evals.ingest.pipeline import ingest_lines
     from evals.models import JudgeRun, Source
     from tests.evals.conftest import log_line, numbered
-    from tests.evals.test_sampling import make_rule
+    from tests.evals.sampling.test_sampling import make_rule
 
     source = Source.objects.create(workspace=workspace, name="patient-app")
     ingest_lines(source, numbered([log_line(n) for n in range(10)]))

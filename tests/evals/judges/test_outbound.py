@@ -18,8 +18,8 @@ from cryptography.x509.oid import NameOID
 
 from evals.judges.outbound import pinned_client
 from evals.judges.urlcheck import UnsafeURL, check_outbound_url
-from tests.evals.fake_dns import HOST, FakeDNS
-from tests.evals.judge_server import ScriptedServer
+from tests.evals.judges.fake_dns import HOST, FakeDNS
+from tests.evals.judges.judge_server import ScriptedServer
 
 GOOD = {"answers": {"accuracy": 4}}
 

@@ -12,7 +12,7 @@ from annotate.api_common import make_cursor
 from annotate.models import Item, Judgment, Queue
 from evals.exports.jobs import run_export_job
 from evals.models import Job
-from tests.evals.test_exports import SNAPSHOT, _export
+from tests.evals.exports.test_exports import SNAPSHOT, _export
 from tests.factories import WorkspaceFactory, make_queue, make_token
 
 

@@ -3,7 +3,7 @@ show them, for the token's own workspace only."""
 
 from evals.results import pairwise as pairwise_results
 from evals.results import snapshots as agreement_snapshots
-from tests.evals.test_pairwise_results import build
+from tests.evals.results.test_pairwise_results import build
 from tests.factories import make_token
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from annotate.models import Adjudication, Judgment, Membership
 from evals.models import AgreementSnapshot, Job
 from evals.results import snapshots as agreement_snapshots
-from tests.evals.agreement_data import record, two_cohort_queue
+from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 
 @pytest.fixture

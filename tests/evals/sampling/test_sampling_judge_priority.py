@@ -4,7 +4,7 @@ import pytest
 
 from evals.models import JudgeEndpoint, JudgeResult, Log
 from evals.sampling import rules as sampling
-from tests.evals.test_sampling import logs, make_rule, picked_ids, run_now  # noqa: F401 - fixtures
+from tests.evals.sampling.test_sampling import logs, make_rule, picked_ids, run_now  # noqa: F401 - fixtures
 from tests.factories import make_queue
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from evals.models import AgreementSnapshot, Job
 from evals.results import snapshots as agreement_snapshots
 from evals.results.agreement import queue_report
-from tests.evals.agreement_data import record, two_cohort_queue
+from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 ACCURACY = {  # reviewer -> accuracy per item (None: not rated)
     "doc-a": [5, 4, 2, 1, 3, 5],

@@ -7,7 +7,7 @@ import pytest
 from annotate import adjudication
 from annotate.adjudication import DEFAULT_RULES, disagreement
 from annotate.models import CriterionKind
-from tests.evals.agreement_data import record, two_cohort_queue
+from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 
 @pytest.mark.parametrize(

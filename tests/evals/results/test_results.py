@@ -15,7 +15,7 @@ from evals.models import Log, Source
 from evals.results import rubric as results
 from evals.stats import scoring
 from evals.stats.intervals import mean_ci, mean_ci_moments, wilson_ci
-from tests.evals.results_data import judge, judged_items, make_item
+from tests.evals.results.results_data import judge, judged_items, make_item
 from tests.factories import make_queue, published_rubric, standard_criteria
 
 

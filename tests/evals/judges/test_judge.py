@@ -30,8 +30,8 @@ from evals.judges.judge import (
 from evals.judges.runs import endpoint_config
 from evals.judges.urlcheck import check_outbound_url
 from evals.models import JudgeEndpoint
-from tests.evals.fake_dns import HOST, FakeDNS
-from tests.evals.judge_fixtures import API_KEY
+from tests.evals.judges.fake_dns import HOST, FakeDNS
+from tests.evals.judges.judge_fixtures import API_KEY
 from tests.factories import published_rubric
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "Fine."}

@@ -19,8 +19,8 @@ from evals.exports.writers import unneutralize
 from evals.results.agreement import queue_report
 from tests.annotate.pairwise_helpers import make_pairwise_queue
 from tests.evals.conftest import BASE_TIME
-from tests.evals.test_exports import SNAPSHOT, _export, _read
-from tests.evals.test_imports import _without_ids
+from tests.evals.exports.test_exports import SNAPSHOT, _export, _read
+from tests.evals.exports.test_imports import _without_ids
 from tests.factories import WorkspaceFactory
 
 FORMATS = ["csv", "jsonl", "parquet"]

@@ -15,8 +15,8 @@ from django.utils import timezone
 from evals.models import AlertEvent, AlertRule
 from evals.results import alerts
 from evals.results.tasks import check_alerts
-from tests.evals.fake_dns import HOST, FakeDNS
-from tests.evals.results_data import DAY0, judge, make_item
+from tests.evals.judges.fake_dns import HOST, FakeDNS
+from tests.evals.results.results_data import DAY0, judge, make_item
 from tests.factories import make_queue
 
 pytestmark = pytest.mark.django_db

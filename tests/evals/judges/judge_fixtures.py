@@ -8,7 +8,7 @@ import pytest
 
 from evals.judges import secretbox
 from evals.models import JudgeEndpoint
-from tests.evals.judge_server import ScriptedServer
+from tests.evals.judges.judge_server import ScriptedServer
 
 API_KEY = "sk-test-SECRET-d0n0tl3ak-9f8e7d"
 

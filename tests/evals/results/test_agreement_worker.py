@@ -10,8 +10,8 @@ import pytest
 from evals.models import AgreementSnapshot, Job
 from evals.results import snapshots as agreement_snapshots
 from evals.results.agreement import queue_report
-from tests.evals.agreement_data import record, two_cohort_queue
 from tests.evals.conftest import retry_until_finished, wait_for
+from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 
 @pytest.mark.redis

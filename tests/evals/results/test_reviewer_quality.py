@@ -9,7 +9,7 @@ from django.utils import timezone
 from annotate import gold
 from annotate.models import Assignment
 from evals.results.reviewers import agreement_with_others, reviewer_quality
-from tests.evals.agreement_data import record, reviewers
+from tests.evals.stats.agreement_data import record, reviewers
 from tests.factories import make_queue
 
 SCORES = {  # four reviewers who mostly agree, one who contradicts them, and is fast

@@ -3,7 +3,7 @@ import ipaddress
 import pytest
 
 from evals.judges.urlcheck import UnsafeURL, address_refusal, check_outbound_url
-from tests.evals.fake_dns import HOST
+from tests.evals.judges.fake_dns import HOST
 
 OK = ""
 PRIVATE = "private address"

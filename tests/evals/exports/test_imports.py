@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from annotate.models import Cohort, ImportedReviewer, Item, Judgment, Membership
 from evals.exports.imports import ImportFileError, import_judgments
-from tests.evals.test_exports import _export, _read
+from tests.evals.exports.test_exports import _export, _read
 from tests.factories import WorkspaceFactory, make_queue
 
 ID_COLUMNS = {"judgment_id", "item_id", "queue_id"}

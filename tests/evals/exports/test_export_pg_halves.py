@@ -11,7 +11,7 @@ from annotate.models import Judgment
 from evals.exports import pg as export_pg
 from evals.exports import pipeline as exports
 from tests.conftest import test_database_url
-from tests.evals.test_exports import SNAPSHOT
+from tests.evals.exports.test_exports import SNAPSHOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from evals.models import JudgeRun
-from tests.evals.test_sampling import logs, make_rule  # noqa: F401 - the logs fixture
+from tests.evals.sampling.test_sampling import logs, make_rule  # noqa: F401 - the logs fixture
 from tests.factories import make_queue
 
 pytestmark = pytest.mark.usefixtures("logs")

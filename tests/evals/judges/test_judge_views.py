@@ -13,7 +13,7 @@ from evals.judges import secretbox
 from evals.judges.runs import start_run
 from evals.judges.tasks import run_judge
 from evals.models import Job, JudgeEndpoint, JudgeResult, JudgeRun
-from tests.evals.judge_fixtures import API_KEY
+from tests.evals.judges.judge_fixtures import API_KEY
 from tests.factories import PASSWORD, make_queue
 
 GOOD = {"accuracy": 4, "harm": "none", "safe": "pass", "minutes": None, "comment": "ok"}

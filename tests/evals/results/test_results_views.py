@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from evals.models import AlertEvent, AlertRule
-from tests.evals.results_data import judge, judged_items, make_item
+from tests.evals.results.results_data import judge, judged_items, make_item
 from tests.factories import make_queue
 
 pytestmark = pytest.mark.django_db
