@@ -19,7 +19,7 @@ from annotate.items import add_items
 from annotate.models import Criterion, CriterionKind, Item
 from annotate.text import check_fields
 
-TEMPLATE = "evals/gold.html"
+TEMPLATE = "annotate/gold.html"
 SCALE_KINDS = (CriterionKind.LIKERT, CriterionKind.NUMERIC)
 MAX_TOLERANCE = 1_000_000
 TEXT_FIELDS = {"input_text": "input", "output": "output", "gold_explanation": "explanation"}

@@ -41,7 +41,7 @@ def adjudication_list(request: HttpRequest, slug: str, queue_id: int) -> HttpRes
         disputes = [d for d in disputes if not d.adjudicated]
     return render(
         request,
-        "evals/adjudication_list.html",
+        "annotate/adjudication_list.html",
         {
             "membership": membership,
             "workspace": membership.workspace,
@@ -107,7 +107,7 @@ def adjudicate(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> 
     item = Item.objects.filter(pk=item_id, queue=queue).first()
     if item is None:
         raise Http404
-    template = "evals/adjudicate.html"
+    template = "annotate/adjudicate.html"
     if request.method == "GET":
         return render(request, template, _item_context(membership, queue, item))
     raw = {k[2:]: v for k, v in request.POST.items() if k.startswith("c-")}

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotate import access, tokens
 from annotate.models import ApiToken, TokenScope
 
-TEMPLATE = "evals/api_tokens.html"
+TEMPLATE = "annotate/api_tokens.html"
 # How long a new token lasts: days, or "never".
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("never", "Never")]
 DEFAULT_EXPIRY = "90"
