@@ -85,17 +85,50 @@ def test_imports_inside_functions_are_few_and_each_says_why():
     assert unexplained == []
 
 
-def test_no_package_imports_another_packages_private_names():
-    crossing = []
-    for path in modules():
-        importer = module_name(path)
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                if node.module.split(".")[0] not in APPS:
-                    continue
-                if package_of(node.module) == package_of(importer):
-                    continue
-                for alias in node.names:
-                    if alias.name.startswith("_") and not alias.name.startswith("__"):
-                        crossing.append(f"{importer} imports {node.module}.{alias.name}")
+def is_module(dotted: str) -> bool:
+    path = ROOT.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def private_uses(path: Path) -> list[tuple[str, str]]:
+    """(module, private name) for each ``from m import _x`` and each ``m._x`` where ``m``
+    is a project module this file imported."""
+    tree = ast.parse(path.read_text())
+    modules_by_name: dict[str, str] = {}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module.split(".")[0] not in APPS:
+                continue
+            for alias in node.names:
+                target = f"{node.module}.{alias.name}"
+                if is_module(target):
+                    modules_by_name[alias.asname or alias.name] = target
+                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append((node.module, alias.name))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in APPS and alias.asname:
+                    modules_by_name[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules_by_name
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append((modules_by_name[node.value.id], node.attr))
+    return found
+
+
+def test_no_package_uses_another_packages_private_names():
+    crossing = sorted(
+        {
+            f"{module_name(path)} uses {module}.{name}"
+            for path in modules()
+            for module, name in private_uses(path)
+            if package_of(module) != package_of(module_name(path))
+        }
+    )
     assert crossing == []

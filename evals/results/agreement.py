@@ -181,50 +181,8 @@ def build_report(
     reviewer_cohorts = judgments["reviewer"].map(lambda r: members.get(r, []))
     sections = []
     for spec in specs:
-        column = judgments[spec.key]
-        present = column.notna()
-        frame = pd.DataFrame(
-            {
-                "item": judgments["item"][present].to_numpy(),
-                "reviewer": judgments["reviewer"][present].to_numpy(),
-                "value": column[present].to_numpy(),
-                "cohorts": reviewer_cohorts[present].to_numpy(),
-            }
-        )
-        if spec.level != "nominal":
-            frame["value"] = frame["value"].astype(np.float64)
-        section: dict[str, Any] = {
-            "key": spec.key,
-            "name": spec.name,
-            "kind": spec.kind,
-            "level": spec.level,
-            "overall": _run(frame, "reviewer", spec, resampler, all_items),
-            "cohorts": [],
-            "across_cohorts": [],
-        }
-        exploded = frame.explode("cohorts").dropna(subset=["cohorts"])
-        exploded = exploded.rename(columns={"cohorts": "group"})
-        for cohort_id, name in cohorts.items():
-            subset = exploded[exploded["group"] == cohort_id]
-            result = _run(subset, "reviewer", spec, resampler, all_items, pairs=False)
-            if result is not None:
-                section["cohorts"].append({"id": cohort_id, "name": name, "result": result})
-        if len(cohorts) >= 2 and not exploded.empty:
-            consensus = _consensus(exploded[["item", "group", "value"]], spec.level)
-            for first, second in itertools.combinations(cohorts, 2):
-                pair = consensus[consensus["group"].isin([first, second])]
-                shared = pair.groupby("item")["group"].transform("nunique") == 2
-                pair = pair[shared]
-                result = _run(pair, "group", spec, resampler, all_items, pairs=False)
-                if result is not None:
-                    section["across_cohorts"].append(
-                        {
-                            "cohorts": [cohorts[first], cohorts[second]],
-                            "shared_items": int(pair["item"].nunique()),
-                            "result": result,
-                        }
-                    )
-        sections.append(section)
+        frame = _criterion_frame(judgments, spec, reviewer_cohorts)
+        sections.append(_section(frame, spec, cohorts, resampler, all_items))
         if on_criterion is not None:
             on_criterion(len(sections), len(specs))
     return {
@@ -234,6 +192,92 @@ def build_report(
         "resamples": resamples,
         "criteria": sections,
     }
+
+
+def _criterion_frame(
+    judgments: pd.DataFrame, spec: Spec, reviewer_cohorts: pd.Series
+) -> pd.DataFrame:
+    """The judgments that answer ``spec``: item, reviewer, value and the reviewer's cohorts."""
+    column = judgments[spec.key]
+    present = column.notna()
+    frame = pd.DataFrame(
+        {
+            "item": judgments["item"][present].to_numpy(),
+            "reviewer": judgments["reviewer"][present].to_numpy(),
+            "value": column[present].to_numpy(),
+            "cohorts": reviewer_cohorts[present].to_numpy(),
+        }
+    )
+    if spec.level != "nominal":
+        frame["value"] = frame["value"].astype(np.float64)
+    return frame
+
+
+def _section(
+    frame: pd.DataFrame,
+    spec: Spec,
+    cohorts: dict[int, str],
+    resampler: agreement.Resampler,
+    all_items: np.ndarray,
+) -> dict[str, Any]:
+    """One criterion: all reviewers, each cohort alone, and each pair of cohorts."""
+    overall = _run(frame, "reviewer", spec, resampler, all_items)
+    exploded = frame.explode("cohorts").dropna(subset=["cohorts"])
+    exploded = exploded.rename(columns={"cohorts": "group"})
+    return {
+        "key": spec.key,
+        "name": spec.name,
+        "kind": spec.kind,
+        "level": spec.level,
+        "overall": overall,
+        "cohorts": _per_cohort(exploded, spec, cohorts, resampler, all_items),
+        "across_cohorts": _across_cohorts(exploded, spec, cohorts, resampler, all_items),
+    }
+
+
+def _per_cohort(
+    exploded: pd.DataFrame,
+    spec: Spec,
+    cohorts: dict[int, str],
+    resampler: agreement.Resampler,
+    all_items: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Agreement among each cohort's reviewers (one row per rating per cohort in ``group``)."""
+    rows = []
+    for cohort_id, name in cohorts.items():
+        subset = exploded[exploded["group"] == cohort_id]
+        result = _run(subset, "reviewer", spec, resampler, all_items, pairs=False)
+        if result is not None:
+            rows.append({"id": cohort_id, "name": name, "result": result})
+    return rows
+
+
+def _across_cohorts(
+    exploded: pd.DataFrame,
+    spec: Spec,
+    cohorts: dict[int, str],
+    resampler: agreement.Resampler,
+    all_items: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Agreement between the consensus of two cohorts, on the items both rated."""
+    if len(cohorts) < 2 or exploded.empty:
+        return []
+    rows = []
+    consensus = _consensus(exploded[["item", "group", "value"]], spec.level)
+    for first, second in itertools.combinations(cohorts, 2):
+        pair = consensus[consensus["group"].isin([first, second])]
+        shared = pair.groupby("item")["group"].transform("nunique") == 2
+        pair = pair[shared]
+        result = _run(pair, "group", spec, resampler, all_items, pairs=False)
+        if result is not None:
+            rows.append(
+                {
+                    "cohorts": [cohorts[first], cohorts[second]],
+                    "shared_items": int(pair["item"].nunique()),
+                    "result": result,
+                }
+            )
+    return rows
 
 
 def queue_report(

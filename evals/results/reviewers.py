@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 
 from annotate import gold
 from annotate.models import Assignment, Queue, ReviewerPause
-from evals.results.agreement import criterion_specs, load_cohorts, load_ratings
+from evals.results.agreement import Spec, criterion_specs, load_cohorts, load_ratings
 from evals.stats import agreement
 
 OUTLIER_Z = 2.5
@@ -37,55 +37,25 @@ def _robust_z(values: pd.Series) -> pd.Series:
 
 
 def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
+    """One row per reviewer of the queue, with what is unusual within their cohort flagged."""
     criteria = list(queue.rubric_version.criteria.all())
     specs = criterion_specs(queue, criteria)
-    judgments = load_ratings(queue, specs)
+    judgments = load_ratings(queue, specs)  # gold items are not in it
     cohorts, members = load_cohorts(queue)
-    real = judgments  # gold items are not in it
-    stats = {
-        row["reviewer_id"]: row
-        for row in Assignment.objects.filter(queue=queue)
-        .values("reviewer_id")
-        .annotate(total=Count("id"), skipped=Count("id", filter=Q(state="skipped")))
-        .order_by()
-    }
-    agree = pd.DataFrame(columns=["agree", "pairs"], dtype=float)
-    loo: dict[int, dict[str, float | None]] = {}
-    for spec in specs:
-        column = real[spec.key]
-        present = column.notna()
-        frame = pd.DataFrame(
-            {
-                "item": real["item"][present].to_numpy(),
-                "reviewer": real["reviewer"][present].to_numpy(),
-                "value": column[present].astype(str).to_numpy(),
-            }
-        )
-        if frame.empty:
-            continue
-        agree = agree.add(agreement_with_others(frame), fill_value=0)
-        values = column[present].to_numpy(dtype=object)
-        if spec.level != "nominal":
-            values = values.astype(np.float64)
-        full = _alpha(frame["item"], frame["reviewer"], values, spec.level)
-        for reviewer_id in frame["reviewer"].unique():
-            keep = (frame["reviewer"] != reviewer_id).to_numpy()
-            without = _alpha(frame["item"][keep], frame["reviewer"][keep], values[keep], spec.level)
-            delta = None if full is None or without is None else without - full
-            loo.setdefault(int(reviewer_id), {})[spec.key] = delta
+    assignments = _assignment_counts(queue)
+    agree, loo = _agreement_by_reviewer(judgments, specs)
     accuracy = gold.accuracy(queue, criteria)
     paused = dict(
         ReviewerPause.objects.filter(queue=queue, lifted_at__isnull=True).values_list(
             "reviewer_id", "reason"
         )
     )
-    reviewer_ids = sorted(set(judgments["reviewer"].tolist()) | set(stats))
+    reviewer_ids = sorted(set(judgments["reviewer"].tolist()) | set(assignments))
     users = get_user_model().objects.in_bulk(reviewer_ids)
     rows = []
     for reviewer_id in reviewer_ids:
-        mine = real[real["reviewer"] == reviewer_id]
-        assignment = stats.get(reviewer_id, {"total": 0, "skipped": 0})
-        pairs = agree.loc[reviewer_id] if reviewer_id in agree.index else None
+        mine = judgments[judgments["reviewer"] == reviewer_id]
+        assignment = assignments.get(reviewer_id, {"total": 0, "skipped": 0})
         user = users.get(reviewer_id)
         rows.append(
             {
@@ -94,9 +64,7 @@ def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
                 "cohorts": [cohorts[c] for c in members.get(reviewer_id, [])],
                 "judgments": len(mine),
                 "median_seconds": float(mine["time_ms"].median() / 1000) if len(mine) else None,
-                "agreement": float(pairs["agree"] / pairs["pairs"])
-                if pairs is not None and pairs["pairs"]
-                else None,
+                "agreement": _agreement_share(agree, reviewer_id),
                 "alpha_without": loo.get(reviewer_id, {}),
                 "gold_items": accuracy.get(reviewer_id, {}).get("items", 0),
                 "gold_accuracy": accuracy.get(reviewer_id, {}).get("accuracy"),
@@ -112,13 +80,64 @@ def reviewer_quality(queue: Queue) -> list[dict[str, Any]]:
     return rows
 
 
-def _alpha(items, raters, values, level) -> float | None:
-    ratings = agreement.prepare(np.asarray(items), np.asarray(raters), values, level)
-    if ratings.n_items == 0 or ratings.n_values == 0:
-        return None  # no item with two ratings yet: nothing to agree on
-    stats = agreement.item_stats(ratings)
-    value = float(agreement._alpha(stats, np.ones((1, ratings.n_items)))[0])
-    return value if np.isfinite(value) else None
+def _assignment_counts(queue: Queue) -> dict[int, dict[str, Any]]:
+    """Per reviewer: their assignments in the queue (``total``) and how many they skipped."""
+    return {
+        row["reviewer_id"]: row
+        for row in Assignment.objects.filter(queue=queue)
+        .values("reviewer_id")
+        .annotate(total=Count("id"), skipped=Count("id", filter=Q(state="skipped")))
+        .order_by()
+    }
+
+
+def _agreement_by_reviewer(
+    judgments: pd.DataFrame, specs: list[Spec]
+) -> tuple[pd.DataFrame, dict[int, dict[str, float | None]]]:
+    """Pairs agreed with the others (summed over criteria), and alpha without each reviewer.
+
+    The second is, per reviewer and criterion key, alpha without them minus alpha.
+    """
+    agree = pd.DataFrame(columns=["agree", "pairs"], dtype=float)
+    loo: dict[int, dict[str, float | None]] = {}
+    for spec in specs:
+        column = judgments[spec.key]
+        present = column.notna()
+        frame = pd.DataFrame(
+            {
+                "item": judgments["item"][present].to_numpy(),
+                "reviewer": judgments["reviewer"][present].to_numpy(),
+                "value": column[present].astype(str).to_numpy(),
+            }
+        )
+        if frame.empty:
+            continue
+        agree = agree.add(agreement_with_others(frame), fill_value=0)
+        values = column[present].to_numpy(dtype=object)
+        if spec.level != "nominal":
+            values = values.astype(np.float64)
+        for reviewer_id, delta in _alpha_without(frame, values, spec.level).items():
+            loo.setdefault(reviewer_id, {})[spec.key] = delta
+    return agree, loo
+
+
+def _alpha_without(frame: pd.DataFrame, values: np.ndarray, level: str) -> dict[int, float | None]:
+    """Per reviewer: alpha with their ratings left out, minus alpha with everyone's."""
+    full = agreement.point_alpha(frame["item"], frame["reviewer"], values, level)
+    deltas: dict[int, float | None] = {}
+    for reviewer_id in frame["reviewer"].unique():
+        keep = (frame["reviewer"] != reviewer_id).to_numpy()
+        without = agreement.point_alpha(
+            frame["item"][keep], frame["reviewer"][keep], values[keep], level
+        )
+        deltas[int(reviewer_id)] = None if full is None or without is None else without - full
+    return deltas
+
+
+def _agreement_share(agree: pd.DataFrame, reviewer_id: int) -> float | None:
+    """The share of the reviewer's pairs of ratings that match; None without pairs."""
+    pairs = agree.loc[reviewer_id] if reviewer_id in agree.index else None
+    return float(pairs["agree"] / pairs["pairs"]) if pairs is not None and pairs["pairs"] else None
 
 
 CHECKS = (  # (field, direction that is bad, message)
