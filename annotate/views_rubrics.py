@@ -5,6 +5,9 @@ Admins and authors edit; engineers read; reviewers get 403 and non-members 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -353,11 +356,39 @@ def _criterion_response(
     return render(request, EDIT_TEMPLATE + "#criterion", context, status=status)
 
 
-@require_POST
-@login_required
-def criterion_add(request: HttpRequest, slug: str, rubric_id: int, number: int) -> HttpResponse:
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
+def _criterion_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The opening every criterion view shares: POST only, signed in, then the lookups.
+
+    In order: the user's membership in workspace ``slug`` with an author's role (404 for
+    a non-member, 403 for another role), the draft version of that workspace's rubric
+    (404 if missing or published) and, when the URL names one, the criterion of that
+    version (404 if not in it). ``view`` is called as ``view(request, membership,
+    version)``, or ``view(request, membership, version, criterion)``.
+    """
+
+    @require_POST
+    @login_required
+    @wraps(view)
+    def wrapper(
+        request: HttpRequest,
+        slug: str,
+        rubric_id: int,
+        number: int,
+        criterion_id: int | None = None,
+    ) -> HttpResponse:
+        membership = access.get_membership(request.user, slug, access.AUTHORS)
+        version = _draft(membership, rubric_id, number)
+        if criterion_id is None:
+            return view(request, membership, version)
+        return view(request, membership, version, _criterion(version, criterion_id))
+
+    return wrapper
+
+
+@_criterion_view
+def criterion_add(
+    request: HttpRequest, membership: Membership, version: RubricVersion
+) -> HttpResponse:
     try:
         criterion = rubrics.add_criterion(version, request.POST.get("kind", CriterionKind.LIKERT))
     except ValidationError:
@@ -367,14 +398,10 @@ def criterion_add(request: HttpRequest, slug: str, rubric_id: int, number: int) 
     return _changed(_criterion_response(request, membership, version, criterion))
 
 
-@require_POST
-@login_required
+@_criterion_view
 def criterion_save(
-    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+    request: HttpRequest, membership: Membership, version: RubricVersion, criterion: Criterion
 ) -> HttpResponse:
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
-    criterion = _criterion(version, criterion_id)
     spec = criterion_spec_from_post(request.POST, criterion.kind)
     action = request.POST.get("action") or request.GET.get("action") or "save"
     unsaved = Criterion(pk=criterion.pk, rubric_version=version, position=criterion.position)
@@ -395,15 +422,11 @@ def criterion_save(
     return _changed(_criterion_response(request, membership, version, criterion, saved=True))
 
 
-@require_POST
-@login_required
+@_criterion_view
 def criterion_preview(
-    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+    request: HttpRequest, membership: Membership, version: RubricVersion, criterion: Criterion
 ) -> HttpResponse:
     """The preview with this criterion's unsaved edits, as the author types."""
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
-    criterion = _criterion(version, criterion_id)
     unsaved = Criterion(pk=criterion.pk, rubric_version=version, position=criterion.position)
     for name, value in criterion_spec_from_post(request.POST, criterion.kind).items():
         setattr(unsaved, name, value)
@@ -412,41 +435,31 @@ def criterion_preview(
     return render(request, EDIT_TEMPLATE + "#preview", context)
 
 
-@require_POST
-@login_required
+@_criterion_view
 def criterion_move(
-    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+    request: HttpRequest, membership: Membership, version: RubricVersion, criterion: Criterion
 ) -> HttpResponse:
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
-    criterion = _criterion(version, criterion_id)
     rubrics.move_criterion(criterion, -1 if request.POST.get("direction") == "up" else 1)
     if not request.htmx:
         return redirect(_version_url(version))
     return _changed(HttpResponse(status=204))
 
 
-@require_POST
-@login_required
+@_criterion_view
 def criterion_duplicate(
-    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+    request: HttpRequest, membership: Membership, version: RubricVersion, criterion: Criterion
 ) -> HttpResponse:
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
-    copy = rubrics.duplicate_criterion(_criterion(version, criterion_id))
+    copy = rubrics.duplicate_criterion(criterion)
     if not request.htmx:
         return redirect(_version_url(version))
     return _changed(_criterion_response(request, membership, version, copy))
 
 
-@require_POST
-@login_required
+@_criterion_view
 def criterion_delete(
-    request: HttpRequest, slug: str, rubric_id: int, number: int, criterion_id: int
+    request: HttpRequest, membership: Membership, version: RubricVersion, criterion: Criterion
 ) -> HttpResponse:
-    membership = access.get_membership(request.user, slug, access.AUTHORS)
-    version = _draft(membership, rubric_id, number)
-    rubrics.remove_criterion(_criterion(version, criterion_id))
+    rubrics.remove_criterion(criterion)
     if not request.htmx:
         return redirect(_version_url(version))
     return _changed(HttpResponse(""))

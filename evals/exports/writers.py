@@ -125,12 +125,6 @@ class CsvWriter:
         self.file.close()
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_time(value)
-    return value
-
-
 class JsonlWriter:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.names = schema.names

@@ -381,6 +381,8 @@ class Caller:
         return redact(message, self.config.api_key)[:300]
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Reply:
+        """One chat completion. A failure that may pass is retried after a backoff; one
+        that cannot, or the last retry's failure, raises JudgeFault."""
         retries = settings.QUORUM_JUDGE_TRANSPORT_RETRIES
         requests = 0
         last = ""
@@ -388,65 +390,16 @@ class Caller:
             if self.limiter:
                 self.limiter.wait()
             requests += 1
-            retry_after = None
             try:
-                completion = self.client.chat.completions.create(
-                    model=self.config.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    temperature=self.config.temperature,
-                    max_tokens=self.config.max_tokens,
-                    response_format=schema,  # type: ignore[arg-type]
-                )
-            except openai.AuthenticationError as exc:
-                raise JudgeFault(
-                    "auth",
-                    f"The endpoint rejected the API key (401): {self._detail(exc)}",
-                    fatal=True,
-                    requests=requests,
-                ) from None
-            except openai.PermissionDeniedError as exc:
-                raise JudgeFault(
-                    "forbidden",
-                    f"The endpoint refused access (403): {self._detail(exc)}",
-                    fatal=True,
-                    requests=requests,
-                ) from None
-            except openai.NotFoundError as exc:
-                raise JudgeFault(
-                    "model_not_found",
-                    f"Model {self.config.model!r} or the endpoint path was not found (404): "
-                    f"{self._detail(exc)}",
-                    fatal=True,
-                    requests=requests,
-                ) from None
-            except openai.RateLimitError as exc:
-                last = f"Rate limited (429) {attempt + 1} times in a row."
-                retry_after = _retry_after(exc)
-            except openai.InternalServerError as exc:
-                last = f"The endpoint failed ({exc.status_code}): {self._detail(exc)}"
-                retry_after = _retry_after(exc)
-            except UnsafeURL as exc:
-                raise JudgeFault(
-                    "address", f"Refused to connect: {exc}", fatal=True, requests=requests
-                ) from None
-            except openai.APITimeoutError:
-                last = f"No answer within {self.config.timeout_seconds:g} s (timed out)."
-            except openai.APIConnectionError:
-                last = "The connection failed or was dropped before an answer came."
-            except openai.APIStatusError as exc:
-                if exc.response.is_redirect:
-                    message = redirect_message(exc.response, "The judge endpoint")
-                    raise JudgeFault(
-                        "redirect",
-                        redact(message, self.config.api_key),
-                        fatal=True,
-                        requests=requests,
-                    ) from None
-                raise JudgeFault(
-                    "bad_request",
-                    f"The endpoint refused the request ({exc.status_code}): {self._detail(exc)}",
-                    requests=requests,
-                ) from None
+                completion = self._create(messages, schema)
+            except (
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APIConnectionError,
+            ) as exc:
+                last, retry_after = self._retry_reason(exc, attempt)
+            except (openai.APIStatusError, UnsafeURL) as exc:
+                raise self._fault(exc, requests) from None
             else:
                 return _reply(completion, requests)
             if attempt < retries:
@@ -454,6 +407,63 @@ class Caller:
         raise JudgeFault(
             "transport", f"Gave up after {requests} requests: {last}", requests=requests
         )
+
+    def _create(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
+        """One request to the endpoint, asking for an answer in ``schema``."""
+        return self.client.chat.completions.create(
+            model=self.config.model,
+            messages=messages,  # type: ignore[arg-type]
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+            response_format=schema,  # type: ignore[arg-type]
+        )
+
+    def _retry_reason(
+        self,
+        exc: openai.RateLimitError | openai.InternalServerError | openai.APIConnectionError,
+        attempt: int,
+    ) -> tuple[str, float | None]:
+        """Why a request worth asking again failed, and the server's Retry-After if it sent one."""
+        if isinstance(exc, openai.RateLimitError):
+            return f"Rate limited (429) {attempt + 1} times in a row.", _retry_after(exc)
+        if isinstance(exc, openai.InternalServerError):
+            message = f"The endpoint failed ({exc.status_code}): {self._detail(exc)}"
+            return message, _retry_after(exc)
+        if isinstance(exc, openai.APITimeoutError):
+            return f"No answer within {self.config.timeout_seconds:g} s (timed out).", None
+        return "The connection failed or was dropped before an answer came.", None
+
+    def _fault(self, exc: openai.APIStatusError | UnsafeURL, requests: int) -> JudgeFault:
+        """The fault for a request asking again cannot fix. All but a bad request are
+        fatal: they stop the run."""
+        if isinstance(exc, UnsafeURL):
+            return JudgeFault(
+                "address", f"Refused to connect: {exc}", fatal=True, requests=requests
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            kind = "auth"
+            message = f"The endpoint rejected the API key (401): {self._detail(exc)}"
+        elif isinstance(exc, openai.PermissionDeniedError):
+            kind = "forbidden"
+            message = f"The endpoint refused access (403): {self._detail(exc)}"
+        elif isinstance(exc, openai.NotFoundError):
+            kind = "model_not_found"
+            message = (
+                f"Model {self.config.model!r} or the endpoint path was not found (404): "
+                f"{self._detail(exc)}"
+            )
+        elif exc.response.is_redirect:
+            kind = "redirect"
+            message = redact(
+                redirect_message(exc.response, "The judge endpoint"), self.config.api_key
+            )
+        else:
+            return JudgeFault(
+                "bad_request",
+                f"The endpoint refused the request ({exc.status_code}): {self._detail(exc)}",
+                requests=requests,
+            )
+        return JudgeFault(kind, message, fatal=True, requests=requests)
 
 
 def _reply(completion: Any, requests: int) -> Reply:

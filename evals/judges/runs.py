@@ -77,31 +77,12 @@ def start_run(
     """
     check_outbound_url(endpoint.base_url, allow_private=endpoint.allow_private_network)
     log_ids = sorted({log.pk for log in logs if log.workspace_id == endpoint.workspace_id})
-    if queue is not None:
-        if queue.workspace_id != endpoint.workspace_id:
-            raise RunRefused("The queue belongs to another workspace.")
-        rubric_version = queue.rubric_version
-        total = queue.items.count()
-    else:
-        total = len(log_ids)
-    if rubric_version is None or (queue is None and not log_ids):
-        raise RunRefused("Choose a queue, or logs and a rubric version.")
-    if not rubric_version.is_published:
-        raise RunRefused("Judge with a published rubric version.")
+    rubric_version, total = _run_scope(endpoint, queue, log_ids, rubric_version)
     pairwise = queue is not None and queue.kind == Queue.Kind.PAIRWISE
     config = endpoint_config(endpoint)
     digest = config_hash(config, rubric_version.pk, pairwise=pairwise, inconsistency=inconsistency)
     with transaction.atomic():
-        # One live run per endpoint, so its concurrency and rate limits hold across workers.
-        JudgeEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
-        busy = JudgeRun.objects.filter(
-            endpoint=endpoint, job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
-        ).first()
-        if busy is not None:
-            raise RunRefused(
-                f"Run #{busy.pk} is still going on this endpoint: wait for it or cancel it, "
-                "so the endpoint's concurrency and rate limits hold."
-            )
+        _claim_endpoint(endpoint)
         job = jobs.create_job(
             endpoint.workspace,
             JOB_KIND,
@@ -124,6 +105,44 @@ def start_run(
             stop_after_failures=stop_after_failures,
         )
     return run
+
+
+def _run_scope(
+    endpoint: JudgeEndpoint,
+    queue: Queue | None,
+    log_ids: list[int],
+    rubric_version: RubricVersion | None,
+) -> tuple[RubricVersion, int]:
+    """The published rubric version a run judges with (a queue's own, else the one
+    given for the logs) and how many subjects it has. Raises RunRefused."""
+    if queue is not None:
+        if queue.workspace_id != endpoint.workspace_id:
+            raise RunRefused("The queue belongs to another workspace.")
+        rubric_version = queue.rubric_version
+        total = queue.items.count()
+    else:
+        total = len(log_ids)
+    if rubric_version is None or (queue is None and not log_ids):
+        raise RunRefused("Choose a queue, or logs and a rubric version.")
+    if not rubric_version.is_published:
+        raise RunRefused("Judge with a published rubric version.")
+    return rubric_version, total
+
+
+def _claim_endpoint(endpoint: JudgeEndpoint) -> None:
+    """Lock the endpoint's row for this transaction; RunRefused if a run is live on it.
+
+    One live run per endpoint, so its concurrency and rate limits hold across workers.
+    """
+    JudgeEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+    busy = JudgeRun.objects.filter(
+        endpoint=endpoint, job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+    ).first()
+    if busy is not None:
+        raise RunRefused(
+            f"Run #{busy.pk} is still going on this endpoint: wait for it or cancel it, "
+            "so the endpoint's concurrency and rate limits hold."
+        )
 
 
 # --- Subjects ---------------------------------------------------------------------------
@@ -278,65 +297,104 @@ def execute_run(job: Job) -> None:
         jobs.fail(job, str(exc))
         return
     criteria = list(Criterion.objects.filter(rubric_version=run.rubric_version))
-    instructions = run.rubric_version.instructions
     subjects = _subjects(run)
+    todo = _todo(run, subjects)
+    state = _resume(run, total=len(subjects), remaining=len(todo))
+    jobs.beat(job, state.done, len(subjects))
+    caller = Caller(config, RateLimiter(endpoint.requests_per_minute))
+    try:
+        _judge_all(run, job, state, caller, criteria, todo)
+    finally:
+        caller.close()
+    _finish(run, job, state)
+
+
+def _todo(
+    run: JudgeRun, subjects: list[tuple[Item | Log, Subject]]
+) -> list[tuple[Item | Log, Subject]]:
+    """The subjects with no usable result under the run's configuration yet."""
     done_items, done_logs = _done_ids(run)
-    todo = [
+    return [
         (subject, text)
         for subject, text in subjects
         if subject.pk not in (done_items if isinstance(subject, Item) else done_logs)
     ]
-    # Results this run wrote before its worker died are already in its ok/inconsistent
-    # counts; only those of earlier runs are "cached". The calls that worker had out
-    # are lost: they may have been paid for, so the budget counts them at the run's
-    # average cost per call, with what the run spent before.
+
+
+def _resume(run: JudgeRun, *, total: int, remaining: int) -> RunState:
+    """Set the run's cached and lost counts before judging, and its state so far.
+
+    Results this run wrote before its worker died are already in its ok/inconsistent
+    counts; only those of earlier runs are "cached". The calls that worker had out
+    are lost: they may have been paid for, so the budget counts them at the run's
+    average cost per call, with what the run spent before.
+    """
     own = JudgeResult.objects.filter(run=run, status__in=[OK, INCONSISTENT]).count()
     JudgeRun.objects.filter(pk=run.pk).update(
-        cached_count=len(subjects) - len(todo) - own,
+        cached_count=total - remaining - own,
         lost_calls=F("lost_calls") + F("calls_in_flight"),
         calls_in_flight=0,
     )
     run.refresh_from_db(
         fields=["cost", "ok_count", "failed_count", "inconsistent_count", "lost_calls"]
     )
-    state = RunState(
-        done=len(subjects) - len(todo),
+    return RunState(
+        done=total - remaining,
         cost=run.cost,
         judged=run.ok_count + run.failed_count + run.inconsistent_count,
         lost=run.lost_calls,
     )
-    jobs.beat(job, state.done, len(subjects))
-    caller = Caller(config, RateLimiter(endpoint.requests_per_minute))
+
+
+def _judge_all(
+    run: JudgeRun,
+    job: Job,
+    state: RunState,
+    caller: Caller,
+    criteria: list[Criterion],
+    todo: list[tuple[Item | Log, Subject]],
+) -> None:
+    """Judge ``todo`` on the endpoint's worker threads, recording each outcome as it
+    comes, until all are done or the run stops (budget, failures, a fatal fault, cancel)."""
     pending: dict[Future, Item | Log] = {}
     queue = list(reversed(todo))
-    try:
-        with ThreadPoolExecutor(max_workers=endpoint.concurrency) as pool:
-            while queue or pending:
-                while queue and len(pending) < endpoint.concurrency:
-                    reason = _should_stop(run, state, len(pending))
-                    if reason:
-                        state.stop = reason
-                        break
-                    subject, text = queue.pop()
-                    # Counted before it goes out, so a worker that dies now leaves it
-                    # counted (``record`` takes it off once its outcome is written).
-                    JudgeRun.objects.filter(pk=run.pk).update(
-                        calls_in_flight=F("calls_in_flight") + 1
-                    )
-                    future = pool.submit(_judge_one, caller, run, instructions, criteria, text)
-                    pending[future] = subject
-                if not pending:
-                    break
-                finished, _ = wait(list(pending), timeout=BEAT_SECONDS, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    _take(run, state, future, pending.pop(future), config)
-                if not jobs.beat(job, state.done) and not state.stop:
-                    state.stop = JudgeRun.StopReason.CANCELLED
-                if state.stop:
-                    queue.clear()
-    finally:
-        caller.close()
-    _finish(run, job, state)
+    with ThreadPoolExecutor(max_workers=run.endpoint.concurrency) as pool:
+        while queue or pending:
+            _submit(pool, run, state, caller, criteria, queue, pending)
+            if not pending:
+                break
+            finished, _ = wait(list(pending), timeout=BEAT_SECONDS, return_when=FIRST_COMPLETED)
+            for future in finished:
+                _take(run, state, future, pending.pop(future), caller.config)
+            if not jobs.beat(job, state.done) and not state.stop:
+                state.stop = JudgeRun.StopReason.CANCELLED
+            if state.stop:
+                queue.clear()
+
+
+def _submit(
+    pool: ThreadPoolExecutor,
+    run: JudgeRun,
+    state: RunState,
+    caller: Caller,
+    criteria: list[Criterion],
+    queue: list[tuple[Item | Log, Subject]],
+    pending: dict[Future, Item | Log],
+) -> None:
+    """Send subjects from the end of ``queue`` to the pool until the endpoint's
+    concurrency is in use or the run must stop (then ``state.stop`` says why)."""
+    instructions = run.rubric_version.instructions
+    while queue and len(pending) < run.endpoint.concurrency:
+        reason = _should_stop(run, state, len(pending))
+        if reason:
+            state.stop = reason
+            break
+        subject, text = queue.pop()
+        # Counted before it goes out, so a worker that dies now leaves it
+        # counted (``record`` takes it off once its outcome is written).
+        JudgeRun.objects.filter(pk=run.pk).update(calls_in_flight=F("calls_in_flight") + 1)
+        future = pool.submit(_judge_one, caller, run, instructions, criteria, text)
+        pending[future] = subject
 
 
 def _finish(run: JudgeRun, job: Job, state: RunState) -> None:

@@ -114,10 +114,6 @@ def criteria_of(queue: Queue) -> list[Criterion]:
     return list(queue.rubric_version.criteria.all())
 
 
-def scored_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
-    return [c for c in criteria if c.kind in scoring.SCORED_KINDS]
-
-
 # --- The two grouped queries (SQL in ``evals/results_sql.py``) -------------------------
 
 
