@@ -7,8 +7,8 @@ Thresholds per criterion type (a queue overrides them in ``adjudication_rules``)
 - ``categorical`` (default ``"split"``): pass/fail, categories and pairwise preferences are
   disputed when not unanimous (``"split"``) or only when no answer has a strict majority
   (``"no_majority"``).
-The final answer is what exports use as consensus (``consensus_answers``); the reviewers'
-judgments are never changed.
+Exports use the final answer as an item's consensus (``evals.exports.rows.consensus_override``);
+the reviewers' judgments are never changed.
 """
 
 from __future__ import annotations
@@ -173,25 +173,3 @@ def majority(kind: str, values: list[Any]) -> Any:
     if len(counts) > 1 and counts[0][1] == counts[1][1]:
         return None  # a tie has no majority
     return counts[0][0]
-
-
-def consensus_answers(queue: Queue, criteria: Sequence[Criterion]) -> dict[int, dict[str, Any]]:
-    """Per item: the adjudicated final answers, or else the majority (median for scales).
-
-    This is what exports use as the consensus label of an item.
-    """
-    final = dict(Adjudication.objects.filter(queue=queue).values_list("item_id", "answers"))
-    fields = _fields(queue, criteria)
-    by_item: dict[int, list[dict]] = {}
-    for item_id, answers in Judgment.objects.filter(queue=queue).values_list("item_id", "answers"):
-        by_item.setdefault(item_id, []).append(answers)
-    result = {}
-    for item_id, answer_list in by_item.items():
-        if item_id in final:
-            result[item_id] = {**final[item_id], "_source": "adjudication"}
-            continue
-        result[item_id] = {
-            key: majority(kind, [a.get(key) for a in answer_list]) for key, kind, _ in fields
-        }
-        result[item_id]["_source"] = "majority"
-    return result

@@ -34,7 +34,6 @@ CRITERION_FIELDS = (
     "pairwise_preference",
     "config",
 )
-NON_FIELD = "__all__"
 # Bounds of what an author types: a weight, a scale's level values, a number criterion's
 # range and step, a free-text answer's length limit.
 MAX_WEIGHT = 1000

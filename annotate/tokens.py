@@ -192,14 +192,6 @@ def check_token(plain: str, now: datetime | None = None) -> ApiToken:
     return token
 
 
-def verify_token(plain: str) -> ApiToken | None:
-    """The working token for ``plain``, or None (see ``check_token`` for why not)."""
-    try:
-        return check_token(plain)
-    except TokenRefused:
-        return None
-
-
 def token_status(token: ApiToken, now: datetime | None = None) -> str:
     """What the token page says of a token (``token`` from ``with_maker_role``)."""
     now = now or timezone.now()

@@ -19,11 +19,6 @@ class Rubric(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def latest_published(self) -> RubricVersion | None:
-        return (
-            self.versions.filter(status=RubricVersion.Status.PUBLISHED).order_by("-number").first()
-        )
-
 
 class PublishedVersionError(Exception):
     """Raised on an attempt to change a published rubric version."""

@@ -8,8 +8,6 @@ documented ``DEMO_PASSWORD``, set only here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,14 +173,6 @@ impression.
 def log_rows(seed: int = DEFAULT_SEED, count: int = DEFAULT_COUNT) -> list[dict[str, Any]]:
     """The demo's log rows (plain dicts), the same for the same seed."""
     return generate_logs(seed, count)
-
-
-def content_hash(rows: list[dict[str, Any]]) -> str:
-    """A SHA-256 over the rows' text, for checking that generation is deterministic."""
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 def demo_exists() -> bool:

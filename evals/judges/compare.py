@@ -121,12 +121,6 @@ def kappa(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> fl
     return _kappa_codes(_codes(human, spec), _codes(judge, spec), size, spec.ordered)
 
 
-def alpha(human: Sequence[Any], judge: Sequence[Any], spec: CriterionSpec) -> float | None:
-    """Krippendorff's alpha of two raters (ordinal for ordered scales, nominal otherwise)."""
-    size = len(spec.categories)
-    return _alpha_codes(_codes(human, spec), _codes(judge, spec), size, spec.ordered)
-
-
 def _percentile_ci(samples: list[float | None]) -> tuple[float | None, float | None]:
     finite = [s for s in samples if s is not None and math.isfinite(s)]
     if len(finite) < 10:

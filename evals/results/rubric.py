@@ -216,16 +216,6 @@ def load_frames(
     return frame_from_days(days, criteria), trend_from_days(days, criteria)
 
 
-def load_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
-    """Judgments grouped by model version, end-user feedback and every discrete answer."""
-    return frame_from_days(load_day_frame(queue, filters, criteria), criteria)
-
-
-def load_trend_frame(queue: Queue, filters: Filters, criteria: Sequence[Criterion]) -> pd.DataFrame:
-    """Per model version and day, counts and sums for every trend (see ``trend_from_days``)."""
-    return trend_from_days(load_day_frame(queue, filters, criteria), criteria)
-
-
 def _as_flag(value: Any) -> float:
     return np.nan if value is None else float(bool(value))
 
@@ -349,8 +339,9 @@ def trend(
     sums: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per period and model version: n (judgments that answered) and the mean of ``column``
-    from ``load_trend_frame`` (a criterion key, or ``weighted``). For pass/fail the mean is
-    the pass rate; for categories, the 0..1 score. ``sums``: ``period_sums(frame, period)``."""
+    (a criterion key, or ``weighted``) from the trend frame of ``load_frames``. For
+    pass/fail the mean is the pass rate; for categories, the 0..1 score. ``sums``:
+    ``period_sums(frame, period)``."""
     columns = ["period", "model_version", "n", "mean"]
     if frame.empty or f"{column}:n" not in frame:
         return pd.DataFrame(columns=columns)

@@ -64,13 +64,6 @@ def wilson_ci(successes: int, n: int, z: float = Z_95) -> Interval:
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), int(n))
 
 
-def rounded(value: float | None, digits: int = 3) -> float | None:
-    """Round for display and JSON; keeps None (and turns NaN into None)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return round(float(value), digits)
-
-
 def mean_ci_moments(n: float, total: float, total_sq: float, confidence: float = 0.95) -> Interval:
     """The same t-interval as ``mean_ci``, from the count, sum and sum of squares.
 

@@ -16,7 +16,6 @@ from typing import Any
 from evals.stats import agreement
 
 REQUIRED = ("item", "rater", "value")
-OPTIONAL = ("criterion", "level")
 ALL_CRITERIA = "all"
 
 

@@ -7,6 +7,7 @@ import pytest
 from annotate import adjudication
 from annotate.adjudication import DEFAULT_RULES, disagreement
 from annotate.models import CriterionKind
+from evals.exports.rows import consensus_override
 from tests.evals.stats.agreement_data import record, two_cohort_queue
 
 
@@ -47,14 +48,10 @@ def test_disputes_and_consensus_prefer_the_adjudicated_answer(workspace, admin_u
     criteria = list(queue.rubric_version.criteria.all())
     (dispute,) = adjudication.disputes(queue, criteria)
     assert dispute.item_id == first.pk and set(dispute.reasons) == {"accuracy"}
-    consensus = adjudication.consensus_answers(queue, criteria)
-    assert consensus[first.pk]["accuracy"] == 2 and consensus[first.pk]["_source"] == "majority"
-    assert consensus[second.pk]["accuracy"] == 4
+    assert consensus_override([first.pk, second.pk]) == {}  # exports take the majority
     final, errors = adjudication.record(
         queue, first, admin_user, criteria, {"accuracy": "4", "safe": "pass", "harm": "none"}
     )
     assert errors == {}
-    consensus = adjudication.consensus_answers(queue, criteria)
-    assert consensus[first.pk]["accuracy"] == 4
-    assert consensus[first.pk]["_source"] == "adjudication"
+    assert consensus_override([first.pk, second.pk]) == {first.pk: final.answers}
     assert adjudication.disputes(queue, criteria)[0].adjudicated

@@ -50,7 +50,7 @@ def queue(workspace):
 
 
 def _frame(queue, **filters):
-    return results.load_frame(queue, results.Filters(**filters), results.criteria_of(queue))
+    return results.load_frames(queue, results.Filters(**filters), results.criteria_of(queue))[0]
 
 
 def test_the_grouped_frame_counts_every_judgment_once(queue):
@@ -133,7 +133,7 @@ def test_categorical_options_with_an_explicit_score_use_it():
 
 
 def test_the_trend_groups_by_day_or_week_with_the_n_behind_each_point(queue):
-    frame = results.load_trend_frame(queue, results.Filters(), results.criteria_of(queue))
+    frame = results.load_frames(queue, results.Filters(), results.criteria_of(queue))[1]
     daily = results.trend(frame, "accuracy", "day")
     assert daily[["model_version", "n", "mean"]].values.tolist() == [["v1", 3, 4.0], ["v2", 2, 2.0]]
     assert daily["period"].tolist() == [date(2026, 3, 2), date(2026, 3, 10)]
@@ -234,7 +234,7 @@ def test_an_empty_queue_gives_empty_panels(workspace):
     assert frame.empty
     assert results.means(frame, criteria).empty and results.weighted(frame).empty
     assert results.trend(frame, "weighted").empty
-    assert results.trend(results.load_trend_frame(q, results.Filters(), criteria), "safe").empty
+    assert results.trend(results.load_frames(q, results.Filters(), criteria)[1], "safe").empty
     assert results.distribution(frame, criteria[0]).empty
     assert results.feedback_vs_grades(frame).empty
 
