@@ -248,34 +248,26 @@ def _items(
     )
 
 
-def select_sql(
-    ctx: Context, fmt: str, item_range: tuple[int | None, int | None] = ALL_ITEMS
-) -> sql.Composable:
-    """The judgments shape as one SELECT, columns named and ordered as the schema says;
-    with ``item_range``, only the judgments of items with ids in ``[low, high)``."""
-    csv = fmt == "csv"
-    jsonl = fmt == "jsonl"
+def _time(expr: str) -> str:
+    return f"to_char({expr} AT TIME ZONE 'UTC', '{TIME_FORMAT}')"
+
+
+def _lookup(column: str, values: dict[int, Any], csv: bool, text: bool = True) -> str:
+    """The value for ``column`` (a reviewer, queue or rubric version id) from a JSON
+    object keyed by id: one key lookup per row (jsonb keeps keys sorted) instead of
+    a join per row. Text arrives neutralized for CSV."""
     cell = neutralize if csv else str
+    mapping = {str(k): cell(v) if text else v for k, v in values.items()}
+    literal = sql.Literal(json.dumps(mapping)).as_string(connection.connection)
+    found = f"({literal}::jsonb ->> {column}::text)"
+    if not text:
+        return f"{found}::integer"
+    return f"NULLIF({found}, '')" if csv else found
 
-    def time(expr: str) -> str:
-        return f"to_char({expr} AT TIME ZONE 'UTC', '{TIME_FORMAT}')"
 
-    def lookup(column: str, values: dict[int, Any], text: bool = True) -> str:
-        """The value for ``column`` (a reviewer, queue or rubric version id) from a JSON
-        object keyed by id: one key lookup per row (jsonb keeps keys sorted) instead of
-        a join per row. Text arrives neutralized for CSV (``cell``)."""
-        mapping = {str(k): cell(v) if text else v for k, v in values.items()}
-        literal = sql.Literal(json.dumps(mapping)).as_string(connection.connection)
-        found = f"({literal}::jsonb ->> {column}::text)"
-        if not text:
-            return f"{found}::integer"
-        return f"NULLIF({found}, '')" if csv else found
-
-    reviewers = ctx.reviewers.items()
-    queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", "name"))
-    if ctx.mixed:
-        raise UseRowPath("judgments of rubric and pairwise queues")
-    # Item columns are made once per item, in ``_items`` (CSV: already neutralized).
+def _output_columns(ctx: Context) -> list[tuple[str, str]]:
+    """The item's output columns (a pair's: ``_a`` and ``_b`` of each), made once per
+    item in ``_items`` (CSV: already neutralized)."""
     outputs = [
         ("output", "i.out_output"),
         ("model_name", "i.out_model_name"),
@@ -285,35 +277,56 @@ def select_sql(
         outputs = [(f"{name}_a", expr) for name, expr in outputs] + [
             (f"{name}_b", f"i.out_{name}_b") for name in ("output", "model_name", "model_version")
         ]
+    return outputs
 
+
+def _columns(ctx: Context, fmt: str, queues: dict[int, str]) -> list[tuple[str, str]]:
+    """(column, SQL) of the judgments shape, in the schema's order."""
+    csv = fmt == "csv"
+    reviewers = ctx.reviewers.items()
     columns = [
         ("judgment_id", "j.id"),
         ("item_id", "j.item_id"),
         ("queue_id", "j.queue_id"),
-        ("queue", lookup("j.queue_id", queues)),
+        ("queue", _lookup("j.queue_id", queues, csv)),
         ("input_text", "i.out_input_text"),
         ("input_messages", "i.out_input_messages"),
-        *outputs,
+        *_output_columns(ctx),
         ("item_metadata", "i.out_metadata"),
-        ("reviewer", lookup("j.reviewer_id", {k: r.label for k, r in reviewers})),
-        ("cohorts", lookup("j.reviewer_id", {k: r.cohorts for k, r in reviewers})),
-        ("rubric", lookup("j.rubric_version_id", {v.pk: v.rubric.name for v in ctx.versions})),
+        ("reviewer", _lookup("j.reviewer_id", {k: r.label for k, r in reviewers}, csv)),
+        ("cohorts", _lookup("j.reviewer_id", {k: r.cohorts for k, r in reviewers}, csv)),
+        (
+            "rubric",
+            _lookup("j.rubric_version_id", {v.pk: v.rubric.name for v in ctx.versions}, csv),
+        ),
         (
             "rubric_version",
-            lookup("j.rubric_version_id", {v.pk: v.number for v in ctx.versions}, text=False),
+            _lookup("j.rubric_version_id", {v.pk: v.number for v in ctx.versions}, csv, text=False),
         ),
         ("time_spent_ms", "j.time_spent_ms"),
         ("revision", "j.revision"),
-        ("created_at", time("j.created_at")),
-        ("updated_at", time("j.updated_at")),
+        ("created_at", _time("j.created_at")),
+        ("updated_at", _time("j.updated_at")),
     ]
     for criterion in ctx.criteria:
         kind = ctx.kind_of(criterion.key)
         columns.append((f"answer_{criterion.key}", answer_sql(criterion.key, kind, fmt)))
     if ctx.pairwise:
         columns += pair_answers(ctx, fmt)
+    return columns
+
+
+def select_sql(
+    ctx: Context, fmt: str, item_range: tuple[int | None, int | None] = ALL_ITEMS
+) -> sql.Composable:
+    """The judgments shape as one SELECT, columns named and ordered as the schema says;
+    with ``item_range``, only the judgments of items with ids in ``[low, high)``."""
+    queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("pk", "name"))
+    if ctx.mixed:
+        raise UseRowPath("judgments of rubric and pairwise queues")
     select = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name)) for name, expr in columns
+        sql.SQL("{} AS {}").format(sql.SQL(expr), sql.Identifier(name))
+        for name, expr in _columns(ctx, fmt, queues)
     )
     query = sql.SQL(
         "SELECT {select} FROM annotate_judgment j "
@@ -321,11 +334,11 @@ def select_sql(
         "WHERE {where} AND {range} ORDER BY j.item_id, j.id"
     ).format(
         select=select,
-        items=_items(ctx, csv, item_range),
+        items=_items(ctx, fmt == "csv", item_range),
         range=_range("j.item_id", item_range),
         where=where_clause(ctx, list(queues)),
     )
-    if jsonl:
+    if fmt == "jsonl":
         return sql.SQL("SELECT row_to_json(t)::text FROM ({}) AS t").format(query)
     return query
 

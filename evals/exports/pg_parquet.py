@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,86 @@ def _with_pairs(
     )
 
 
+class _Reads:
+    """The COPYs of each chunk: the judgments' on this thread's connection, run by a
+    thread of their own, and the items' on a connection of their own (in a transaction,
+    where a second connection would not see its rows, the judgments' thread runs both)."""
+
+    def __init__(self, ctx: Context, queue_ids: list[int], fields: Fields, items: Fields) -> None:
+        self.ctx = ctx
+        self.queue_ids = queue_ids
+        self.fields = fields
+        self.items_fields = items
+        connection.ensure_connection()
+        self.conn = connection.connection
+        self.chunks = ItemChunks(self.conn, ctx, queue_ids)
+        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
+        self.items_database = self.database
+        if not connection.in_atomic_block:
+            self.items_database = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="export-items"
+            )
+
+    def ask(self, size: int) -> tuple[Future[bytes], Future[bytes]] | None:
+        """The COPYs of the next chunk of about ``size`` judgments, started; ``None``
+        after the last chunk."""
+        bounds = self.chunks.next(size)
+        if bounds is None:
+            return None
+        judgments = copy_csv(judgments_sql(self.ctx, self.fields, self.queue_ids, bounds))
+        return (
+            self.database.submit(copy_out, self.conn, judgments),
+            self.items_database.submit(
+                self._read_items, copy_csv(_items_sql(self.queue_ids, bounds, self.items_fields))
+            ),
+        )
+
+    def _read_items(self, statement: sql.Composable) -> bytes:
+        if self.items_database is self.database:
+            return copy_out(self.conn, statement)
+        connection.ensure_connection()  # this thread's own connection
+        return copy_out(connection.connection, statement)
+
+    def close(self) -> None:
+        self.database.shutdown(wait=True, cancel_futures=True)
+        if self.items_database is not self.database:
+            self.items_database.submit(connections.close_all).result()  # its thread's only
+            self.items_database.shutdown(wait=True)
+
+
+class _Tables:
+    """Makes each chunk's table of the file, counting its rows, items, reviewers and
+    (when the answer columns can count it) its agreement on the way."""
+
+    def __init__(self, ctx: Context, maps: _Maps, schema: pa.Schema) -> None:
+        self.ctx = ctx
+        self.maps = maps
+        self.schema = schema
+        self.answers = [f"answer_{criterion.key}" for criterion in ctx.criteria]
+        self.agreement = ChunkAgreement(agreement_keys(ctx))
+        self.countable = countable_from_columns(ctx)
+        self.counts = {"rows": 0, "items": 0}
+
+    def table(self, judgments: pa.Table, items: pa.Table) -> pa.Table:
+        judgments = sorted_by(judgments, ["item_id", "judgment_id"])
+        if pc.max(judgments["updated_at"]).as_py() > self.ctx.spec.snapshot_at:
+            raise UseRowPath("a judgment was edited after the snapshot")
+        self.maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
+        if self.countable:
+            self.agreement.add(judgments)
+        table = _assemble(judgments, items, self.maps, self.answers, self.schema)
+        self.counts["rows"] += judgments.num_rows
+        self.counts["items"] += len(pc.unique(judgments["item_id"]))
+        return table
+
+    def seen(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "reviewers": self.maps.seen,
+            "agreement": self.agreement.finish() if self.countable else None,
+        }
+
+
 def write(
     ctx: Context,
     schema: pa.Schema,
@@ -279,74 +359,31 @@ def write(
     if ctx.mixed:
         raise UseRowPath("judgments of rubric and pairwise queues")
     queues = dict(Queue.objects.filter(workspace=ctx.workspace).values_list("id", "name"))
-    queue_ids = sorted(queues)
     maps = _Maps(ctx, queues)
     fields = judgment_fields(ctx)
     items_fields = item_fields(ctx)
-    answers = [f"answer_{criterion.key}" for criterion in ctx.criteria]
-    agreement = ChunkAgreement(agreement_keys(ctx))
-    countable = countable_from_columns(ctx)
+    tables = _Tables(ctx, maps, schema)
     size = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
-    counts = {"rows": 0, "items": 0}
-    connection.ensure_connection()
-    conn = connection.connection
-    chunks = ItemChunks(conn, ctx, queue_ids)
+    reads = _Reads(ctx, sorted(queues), fields, items_fields)
     writer = _Writer(path, schema, rows)
-    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy")
-    items_database = database
-    if not connection.in_atomic_block:
-        items_database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-items")
-
-    def read_items(statement: sql.Composable) -> bytes:
-        if items_database is database:
-            return copy_out(conn, statement)
-        connection.ensure_connection()  # this thread's own connection
-        return copy_out(connection.connection, statement)
-
-    def ask(bounds):
-        if bounds is None:
-            return None
-        judgments = copy_csv(judgments_sql(ctx, fields, queue_ids, bounds))
-        return (
-            database.submit(copy_out, conn, judgments),
-            items_database.submit(
-                read_items, copy_csv(_items_sql(queue_ids, bounds, items_fields))
-            ),
-        )
-
     failed = True
     try:
-        coming = ask(chunks.next(size))
+        coming = reads.ask(size)
         while coming is not None:
             judgments_coming, items_coming = coming
             judgments = parse(judgments_coming.result(), fields)
-            coming = ask(chunks.next(size))
+            coming = reads.ask(size)
             items = parse(items_coming.result(), items_fields)
             if not judgments.num_rows:
                 continue
-            judgments = sorted_by(judgments, ["item_id", "judgment_id"])
-            if pc.max(judgments["updated_at"]).as_py() > ctx.spec.snapshot_at:
-                raise UseRowPath("a judgment was edited after the snapshot")
-            maps.meet(set(pc.unique(judgments["reviewer_id"]).to_pylist()))
-            if countable:
-                agreement.add(judgments)
-            table = _assemble(judgments, items, maps, answers, schema)
+            table = tables.table(judgments, items)
             writer.put(table)
             fitting = CHUNK_BYTES * table.num_rows // max(table.nbytes, 1)
             size = max(1, min(CHUNK_ROWS, fitting))
-            counts["rows"] += judgments.num_rows
-            counts["items"] += len(pc.unique(judgments["item_id"]))
             if progress:
-                progress(counts["rows"])
+                progress(tables.counts["rows"])
         failed = False
     finally:
-        database.shutdown(wait=True, cancel_futures=True)
-        if items_database is not database:
-            items_database.submit(connections.close_all).result()  # its thread's only
-            items_database.shutdown(wait=True)
+        reads.close()
         writer.close(failed=failed)
-    return {
-        **counts,
-        "reviewers": maps.seen,
-        "agreement": agreement.finish() if countable else None,
-    }
+    return tables.seen()

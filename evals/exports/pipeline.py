@@ -25,15 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pyarrow as pa
 from django.conf import settings
 from django.db import connection, connections
 
 from annotate.models import (
     Workspace,
 )
+from evals.exports import agreement as export_agreement
 from evals.exports import pg as export_pg
 from evals.exports import pg_parquet as export_pg_parquet
-from evals.exports.agreement import chunk_agreements, countable_from_columns, item_agreements
 from evals.exports.manifest import build_manifest, render_readme
 from evals.exports.rows import (
     Context,
@@ -44,12 +45,15 @@ from evals.exports.rows import (
     iter_item_groups,
     judgments_queryset,
 )
-from evals.exports.shapes import SHAPE_CLASSES, consensus, item_agreement, weighted_score
-from evals.exports.spec import BATCH_ROWS, ExportError, ExportSpec, parse_spec, spec_from_dict
-from evals.exports.writers import (
-    file_digest,
-    open_writer,
+from evals.exports.shapes import (
+    SHAPE_CLASSES,
+    Shape,
+    consensus,
+    item_agreement,
+    weighted_score,
 )
+from evals.exports.spec import BATCH_ROWS, ExportError, ExportSpec, parse_spec, spec_from_dict
+from evals.exports.writers import BatchWriter, file_digest, open_writer
 from evals.ingest.readahead import short_switch_interval
 
 # The package's entry points, for callers and tests that take the pipeline as one module.
@@ -98,54 +102,81 @@ def write_export(
             if progress:
                 progress(tally.rows)
             return _finish(ctx, tally, path, out_dir, digest)
+    ctx, tally = _write_rows(workspace, spec, path, progress, batch_rows)
+    return _finish(ctx, tally, path, out_dir)
+
+
+class _Batches:
+    """Item groups held until they make a batch, then written as the shape's rows with
+    their consensus (the adjudicated answers read once per batch)."""
+
+    def __init__(
+        self, shape: Shape, schema: pa.Schema, writer: BatchWriter, adjudicated_only: bool
+    ) -> None:
+        self.shape = shape
+        self.names = schema.names
+        self.writer = writer
+        self.adjudicated_only = adjudicated_only
+        self.tally = Tally()
+        self.pending: list[tuple[list[Row], float | None]] = []
+        self.rows = 0  # the judgments held
+
+    def add(self, group: list[Row], agreement: float | None) -> None:
+        self.pending.append((group, agreement))
+        self.rows += len(group)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        overrides = consensus_override([group[0].item_id for group, _ in self.pending])
+        rows: list[list] = []
+        for group, agreement in self.pending:
+            override = overrides.get(group[0].item_id)
+            if self.adjudicated_only and override is None:
+                continue
+            made = self.shape.rows(group, agreement, override)
+            self.tally.add(group, agreement, len(made))
+            rows.extend(made)
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            self.writer.write({name: columns[i] for i, name in enumerate(self.names)})
+        self.pending, self.rows = [], 0
+
+
+def _write_rows(
+    workspace: Workspace,
+    spec: ExportSpec,
+    path: Path,
+    progress: Callable[[int], None] | None,
+    batch_rows: int,
+) -> tuple[Context, Tally]:
+    """The row-by-row path: item groups read in item order, those with the agreement
+    asked for written batch by batch."""
     ctx = build_context(workspace, spec)
     shape = SHAPE_CLASSES[spec.shape](ctx)
     schema = shape.schema()
     writer = open_writer(spec.format, path, schema)
-    tally = Tally()
-    pending: list[tuple[list[Row], float | None]] = []
-    pending_rows = 0
-    read = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_rows
-        if not pending:
-            return
-        item_ids = [group[0].item_id for group, _ in pending]
-        overrides = consensus_override(item_ids)
-        rows: list[list] = []
-        for group, agreement in pending:
-            override = overrides.get(group[0].item_id)
-            if spec.filters.adjudicated_only and override is None:
-                continue
-            made = shape.rows(group, agreement, override)
-            tally.add(group, agreement, len(made))
-            rows.extend(made)
-        if rows:
-            columns = list(zip(*rows, strict=True))
-            writer.write({name: columns[i] for i, name in enumerate(schema.names)})
-        pending, pending_rows = [], 0
-
+    batches = _Batches(shape, schema, writer, spec.filters.adjudicated_only)
     counted = ctx.agreement_criteria
+    minimum = spec.filters.min_agreement
+    read = 0
     try:
         for group in iter_item_groups(workspace, spec, chunk_size=batch_rows):
             read += len(group)
             agreement = item_agreement(group, counted)
-            minimum = spec.filters.min_agreement
             if minimum is not None and (agreement is None or agreement < minimum):
                 continue
-            pending.append((group, agreement))
-            pending_rows += len(group)
-            if pending_rows >= batch_rows:
-                flush()
+            batches.add(group, agreement)
+            if batches.rows >= batch_rows:
+                batches.flush()
                 if progress:
                     progress(read)
-        flush()
+        batches.flush()
     finally:
         writer.close()
     if progress:
         progress(read)
-    return _finish(ctx, tally, path, out_dir)
+    return ctx, batches.tally
 
 
 def _write_fast(
@@ -209,10 +240,10 @@ def sum_agreements(ctx: Context, stop: threading.Event | None = None) -> tuple[f
     over the answers' JSON. Stops early once ``stop`` is set (the write failed: the
     figure will not be used).
     """
-    if countable_from_columns(ctx):
-        return chunk_agreements(ctx, stop)
+    if export_agreement.countable_from_columns(ctx):
+        return export_agreement.chunk_agreements(ctx, stop)
     total, items = 0.0, 0
-    for value in item_agreements(ctx):
+    for value in export_agreement.item_agreements(ctx):
         if stop is not None and stop.is_set():
             break
         total += value
