@@ -1,19 +1,19 @@
 """The PostgreSQL fast path for the judgments (wide) shape: the database writes the rows.
 
 One ``COPY (SELECT ...) TO STDOUT`` produces the file's rows in the exact bytes the
-row-by-row writers produce (see ``export_writers``): formula cells neutralized and
+row-by-row writers produce (see ``evals.exports.writers``): formula cells neutralized and
 empty text as an empty cell for CSV, ``row_to_json`` lines for JSONL. Python only
 copies blocks (read with libpq directly, ``pg_copy``), so the time stays close to a
 plain COPY and memory stays bounded. Item columns are computed once per item; queue,
 rubric and reviewer columns are key lookups in small JSON maps rather than joins. In a
 worker, a large export is read as two halves on two connections sharing one snapshot.
-Parquet has a path of its own (``export_pg_parquet``) that shares the filters and
+Parquet has a path of its own (``evals.exports.pg_parquet``) that shares the filters and
 answer expressions defined here.
 
 It applies when nothing needs per-item Python logic: no minimum agreement, no
 adjudicated-only filter, and no judgment edited after the snapshot (those take
 the row-by-row path, which reads earlier revisions). Pairwise judgments get their
-columns (``export_pairwise``) from ``pair_answers``; an export holding judgments of
+columns (``evals.exports.pairwise``) from ``pair_answers``; an export holding judgments of
 both rubric and pairwise queues takes the row-by-row path too.
 """
 

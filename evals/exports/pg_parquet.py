@@ -241,7 +241,7 @@ def _with_pairs(
     judgments: pa.Table, items: pa.Table, index, columns: list, schema: pa.Schema
 ) -> pa.Table:
     """A pairwise export's table: ``columns`` as a rubric export has them (with output A
-    as ``output``), the pair's columns put in their places (see ``export_pairwise``)."""
+    as ``output``), the pair's columns put in their places (see ``evals.exports.pairwise``)."""
     named = dict(zip((name for name, _ in JUDGMENT_COLUMNS), columns, strict=False))
     for name in ("output", "model_name", "model_version"):
         named[f"{name}_a"] = named.pop(name)

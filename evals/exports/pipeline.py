@@ -13,7 +13,7 @@ the adjudication hook), else the majority for categories and pass/fail (a tie gi
 null) and the median for scales and numbers. Per-item agreement is simple percent
 agreement: the share of agreeing reviewer pairs per criterion, averaged over criteria.
 Pairwise judgments have columns of their own and their preference counts as the
-criterion (``export_pairwise``).
+criterion (``evals.exports.pairwise``).
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ def write_export(
 ) -> dict[str, Any]:
     """Write the data file, ``manifest.json`` and ``README.md``; return the manifest.
 
-    On PostgreSQL the judgments shape is written by COPY (``export_pg``; Parquet by
-    ``export_pg_parquet``) unless ``fast`` is False; both paths write the same data
+    On PostgreSQL the judgments shape is written by COPY (``evals.exports.pg``; Parquet by
+    ``evals.exports.pg_parquet``) unless ``fast`` is False; both paths write the same data
     (the same bytes for CSV and JSONL) and the same manifest (there the database counts
-    the per-item agreement, see ``export_agreement``). ``batch_rows`` (default
+    the per-item agreement, see ``evals.exports.agreement``). ``batch_rows`` (default
     ``QUORUM_EXPORT_BATCH_ROWS``) is also the Parquet row group size.
     """
     batch_rows = batch_rows or int(getattr(settings, "QUORUM_EXPORT_BATCH_ROWS", BATCH_ROWS))

@@ -231,7 +231,7 @@ class Context:
         """Criteria across versions, one per key, in version then position order.
 
         The criteria of rubric judgments' answers: a version only pairwise queues use
-        has none (a pairwise judgment answers with a preference, ``export_pairwise``).
+        has none (a pairwise judgment answers with a preference, ``evals.exports.pairwise``).
         """
         seen: dict[str, Criterion] = {}
         for version in self._answer_versions():

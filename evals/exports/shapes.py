@@ -180,7 +180,7 @@ def _answer_value(value: Any, kind: str) -> Any:
 
 def item_columns(ctx: Context) -> list[tuple[str, pa.DataType]]:
     """``ITEM_COLUMNS`` with the outputs of the kinds of queue the export holds (a rubric
-    export's are ``ITEM_COLUMNS``; see ``export_pairwise``)."""
+    export's are ``ITEM_COLUMNS``; see ``evals.exports.pairwise``)."""
     if not ctx.pairwise:
         return ITEM_COLUMNS
     return ITEM_COLUMNS[:5] + pairwise.output_columns(ctx) + ITEM_COLUMNS[-1:]
@@ -266,7 +266,7 @@ class JudgmentsShape(Shape):
 
     def _row(self, row: Row, kinds: list[str]) -> list[Any]:
         """A row of an export that holds pairwise judgments (their answers are not
-        criteria's: ``export_pairwise`` writes them)."""
+        criteria's: ``evals.exports.pairwise`` writes them)."""
         pair = row.queue_id in self.ctx.pairwise_queues
         answers = [
             None if pair else _answer_value(row.answers.get(c.key), kind)

@@ -1,6 +1,6 @@
 """Panels of the results pages: each a Chart.js config, a table of the same numbers, a CSV.
 
-A panel is built from one of the data frames that ``evals/results.py`` computes. The chart,
+A panel is built from one of the data frames that ``evals.results.rubric`` computes. The chart,
 the table and the CSV come from the same rows, so the three always agree. Points of a chart
 can link to the items behind them (``config["quorum"]["links"]``, read by
 ``static/js/charts.js``), and the table links the same counts.

@@ -5,7 +5,7 @@ of judgments: the judgments are grouped in SQL by (model version, day, end-user 
 every scored answer) with a count, so 100,000 judgments on a 5-criterion rubric arrive as a
 few hundred rows. pandas then computes every panel from that frame, using the counts as
 frequency weights (exactly what a row-by-row computation gives). Reviewer activity has its
-own two grouped queries. Normalization and weighting rules: ``evals/scoring.py``.
+own two grouped queries. Normalization and weighting rules: ``evals.stats.scoring``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def criteria_of(queue: Queue) -> list[Criterion]:
     return list(queue.rubric_version.criteria.all())
 
 
-# --- The two grouped queries (SQL in ``evals/results_sql.py``) -------------------------
+# --- The two grouped queries (SQL in ``evals.results.rubric_sql``) -------------------------
 
 
 def _moments(column: str) -> dict[str, str]:

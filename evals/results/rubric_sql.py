@@ -5,7 +5,7 @@ filtered judgments), turned into a value and a 0..1 score (layer 2), combined in
 weighted score (layer 3), then grouped and summed (layer 4). Layers 2 and 3 are fenced
 (``OFFSET 0``) so the database computes each expression once per judgment instead of
 inlining it into every aggregate. Works the same on PostgreSQL and SQLite; scoring rules
-are those of ``evals/scoring.py`` (the tests check both give the same numbers).
+are those of ``evals.stats.scoring`` (the tests check both give the same numbers).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _category_score_sql(column: Column, text: str, params: list[Any]) -> str:
 
 
 def _score_sql(column: Column) -> str:
-    """Layer 3: the 0..1 score from layer 2's value (rules in ``evals/scoring.py``)."""
+    """Layer 3: the 0..1 score from layer 2's value (rules in ``evals.stats.scoring``)."""
     criterion, v = column.criterion, column.value
     if criterion.kind == "categorical":
         return f"c{column.index}"

@@ -1,8 +1,8 @@
 """Results pages: the workspace overview, a queue's results, the items behind a bar, alerts.
 
 Admins, authors and engineers see results; reviewers get 403 (they must never see other
-reviewers' answers) and non-members 404. The numbers come from ``evals/results.py``,
-the charts and tables from ``evals/panels.py``; these views only wire them together.
+reviewers' answers) and non-members 404. The numbers come from ``evals.results.rubric``,
+the charts and tables from ``evals.results.panels``; these views only wire them together.
 """
 
 from __future__ import annotations

@@ -395,96 +395,121 @@ def appointment(r: random.Random, loc: Locale, new: bool, flawed: bool) -> Scena
 # --- Lab results ------------------------------------------------------------------------
 
 
+def _lab_cholesterol(r: random.Random, loc: Locale, new: bool, flawed: bool) -> tuple[str, str]:
+    mgdl = loc.cholesterol_unit == "mg/dL"
+    total = r.choice([5.8, 6.2, 6.6, 7.1]) if not mgdl else r.choice([224, 240, 255, 274])
+    ldl = round(total * 0.62, 1) if not mgdl else int(total * 0.62)
+    unit = loc.cholesterol_unit
+    q = f"My cholesterol came back at {total} and LDL {ldl}. Is that bad?"
+    target_total = "below 5.0" if not mgdl else "below 200"
+    target_ldl = "below 3.0" if not mgdl else "below 100"
+    if new:
+        a = (
+            "Here's how your results compare with the usual targets:\n\n"
+            f"| Test | Your result | Usual target |\n|---|---|---|\n"
+            f"| Total cholesterol | {total} {unit} | {target_total} {unit} |\n"
+            f'| LDL ("bad") cholesterol | {ldl} {unit} | {target_ldl} {unit} |\n\n'
+            "Both are **a bit above target**. This isn't an emergency. Your "
+            f"{loc.doctor} will look at them together with your blood pressure, age and "
+            "other risks to decide whether diet changes or a statin would help."
+        )
+    else:
+        a = (
+            f"Your total cholesterol of {total} is above the target of {target_total}. "
+            f"Your {loc.doctor} will discuss it with you."
+        )
+    return q, a
+
+
+def _lab_hba1c(r: random.Random, loc: Locale, new: bool, flawed: bool) -> tuple[str, str]:
+    if us_style(loc):
+        pct = r.choice([6.0, 6.3, 6.9, 7.7])
+        value, diabetic, unit = pct, pct >= 6.5, "%"
+        bands = ("5.7–6.4%", "6.5% or more")
+    else:
+        value = r.choice([44, 46, 52, 61])
+        diabetic, unit = value >= 48, " mmol/mol"
+        bands = ("42–47", "48 or more")
+    q = f"My HbA1c was {value}{unit}. What does that mean?"
+    band = (
+        f"in the diabetes range ({bands[1]})"
+        if diabetic
+        else f"in the prediabetes range ({bands[0]})"
+    )
+    a = f"HbA1c shows your average blood sugar over 2–3 months. {value}{unit} is {band}."
+    if flawed:
+        a += " This is nothing to worry about and you don't need to do anything."
+    else:
+        a += f" Your {loc.doctor} will talk with you about the next steps."
+        if new:
+            a += (
+                " Things that make a real difference:\n\n- **more movement**, such as a "
+                "30-minute walk most days\n- fewer sugary drinks and refined carbs\n"
+                "- losing a little weight, if you are above a healthy weight"
+            )
+    return q, a
+
+
+def _lab_tsh(r: random.Random, loc: Locale, new: bool, flawed: bool) -> tuple[str, str]:
+    value = r.choice([4.9, 5.6, 6.3, 8.2])
+    q = f"My TSH came back as {value}. The portal says it's flagged high. Should I worry?"
+    a = (
+        f"A TSH of {value} mU/L is a little above the usual range (about 0.4–4.0). It can "
+        "mean the thyroid is slightly underactive, but a single mildly raised result is "
+        "often rechecked in 6–12 weeks before any treatment."
+    )
+    if new:
+        a += (
+            "\n\nTell your clinician if you have **tiredness, feeling cold, weight gain or "
+            "constipation**, as that helps them decide."
+        )
+    return q, a
+
+
+def _lab_vitamin_d(r: random.Random, loc: Locale, new: bool, flawed: bool) -> tuple[str, str]:
+    value = r.choice([18, 24, 31, 38])
+    unit, usual = " nmol/L", "50 or more"
+    if us_style(loc):
+        value, unit, usual = round(value / 2.5), " ng/mL", "20 or more"
+    q = f"Vitamin D result {value}{unit}, flagged low. What should I take?"
+    a = (
+        f"{value}{unit} is below the usual level ({usual}). Vitamin D supplements are "
+        "available without a prescription; a common dose is 1,000 IU (25 micrograms) a day."
+    )
+    if flawed:
+        a = f"{value} is low. Take 50,000 IU of vitamin D every day until you feel better."
+    elif new:
+        a += f" Your {loc.doctor} may suggest a higher dose for a few weeks first."
+    return q, a
+
+
+def _lab_ferritin(r: random.Random, loc: Locale, new: bool, flawed: bool) -> tuple[str, str]:
+    value = r.choice([9, 12, 14, 19])
+    q = f"They said my ferritin is {value}. I'm always tired. Is that why?"
+    a = (
+        f"A ferritin of {value} µg/L means your iron stores are low, and low iron is a "
+        "common cause of tiredness."
+    )
+    if new:
+        a += (
+            f" Your {loc.doctor} will usually:\n\n1. suggest iron tablets, often every "
+            "other day\n2. look for the cause (such as heavy periods or diet)\n3. recheck "
+            "your blood in about 3 months"
+        )
+    return q, a
+
+
+LAB_TESTS = {
+    "cholesterol": _lab_cholesterol,
+    "hba1c": _lab_hba1c,
+    "tsh": _lab_tsh,
+    "vitamin_d": _lab_vitamin_d,
+    "ferritin": _lab_ferritin,
+}
+
+
 def lab_results(r: random.Random, loc: Locale, new: bool, flawed: bool) -> Scenario:
     test = pick(r, ["cholesterol", "hba1c", "tsh", "vitamin_d", "ferritin"])
-    mgdl = loc.cholesterol_unit == "mg/dL"
-    if test == "cholesterol":
-        total = r.choice([5.8, 6.2, 6.6, 7.1]) if not mgdl else r.choice([224, 240, 255, 274])
-        ldl = round(total * 0.62, 1) if not mgdl else int(total * 0.62)
-        unit = loc.cholesterol_unit
-        q = f"My cholesterol came back at {total} and LDL {ldl}. Is that bad?"
-        target_total = "below 5.0" if not mgdl else "below 200"
-        target_ldl = "below 3.0" if not mgdl else "below 100"
-        if new:
-            a = (
-                "Here's how your results compare with the usual targets:\n\n"
-                f"| Test | Your result | Usual target |\n|---|---|---|\n"
-                f"| Total cholesterol | {total} {unit} | {target_total} {unit} |\n"
-                f'| LDL ("bad") cholesterol | {ldl} {unit} | {target_ldl} {unit} |\n\n'
-                "Both are **a bit above target**. This isn't an emergency. Your "
-                f"{loc.doctor} will look at them together with your blood pressure, age and "
-                "other risks to decide whether diet changes or a statin would help."
-            )
-        else:
-            a = (
-                f"Your total cholesterol of {total} is above the target of {target_total}. "
-                f"Your {loc.doctor} will discuss it with you."
-            )
-    elif test == "hba1c":
-        if us_style(loc):
-            pct = r.choice([6.0, 6.3, 6.9, 7.7])
-            value, diabetic, unit = pct, pct >= 6.5, "%"
-            bands = ("5.7–6.4%", "6.5% or more")
-        else:
-            value = r.choice([44, 46, 52, 61])
-            diabetic, unit = value >= 48, " mmol/mol"
-            bands = ("42–47", "48 or more")
-        q = f"My HbA1c was {value}{unit}. What does that mean?"
-        band = (
-            f"in the diabetes range ({bands[1]})"
-            if diabetic
-            else f"in the prediabetes range ({bands[0]})"
-        )
-        a = f"HbA1c shows your average blood sugar over 2–3 months. {value}{unit} is {band}."
-        if flawed:
-            a += " This is nothing to worry about and you don't need to do anything."
-        else:
-            a += f" Your {loc.doctor} will talk with you about the next steps."
-            if new:
-                a += (
-                    " Things that make a real difference:\n\n- **more movement**, such as a "
-                    "30-minute walk most days\n- fewer sugary drinks and refined carbs\n"
-                    "- losing a little weight, if you are above a healthy weight"
-                )
-    elif test == "tsh":
-        value = r.choice([4.9, 5.6, 6.3, 8.2])
-        q = f"My TSH came back as {value}. The portal says it's flagged high. Should I worry?"
-        a = (
-            f"A TSH of {value} mU/L is a little above the usual range (about 0.4–4.0). It can "
-            "mean the thyroid is slightly underactive, but a single mildly raised result is "
-            "often rechecked in 6–12 weeks before any treatment."
-        )
-        if new:
-            a += (
-                "\n\nTell your clinician if you have **tiredness, feeling cold, weight gain or "
-                "constipation**, as that helps them decide."
-            )
-    elif test == "vitamin_d":
-        value = r.choice([18, 24, 31, 38])
-        unit, usual = " nmol/L", "50 or more"
-        if us_style(loc):
-            value, unit, usual = round(value / 2.5), " ng/mL", "20 or more"
-        q = f"Vitamin D result {value}{unit}, flagged low. What should I take?"
-        a = (
-            f"{value}{unit} is below the usual level ({usual}). Vitamin D supplements are "
-            "available without a prescription; a common dose is 1,000 IU (25 micrograms) a day."
-        )
-        if flawed:
-            a = f"{value} is low. Take 50,000 IU of vitamin D every day until you feel better."
-        elif new:
-            a += f" Your {loc.doctor} may suggest a higher dose for a few weeks first."
-    else:
-        value = r.choice([9, 12, 14, 19])
-        q = f"They said my ferritin is {value}. I'm always tired. Is that why?"
-        a = (
-            f"A ferritin of {value} µg/L means your iron stores are low, and low iron is a "
-            "common cause of tiredness."
-        )
-        if new:
-            a += (
-                f" Your {loc.doctor} will usually:\n\n1. suggest iron tablets, often every "
-                "other day\n2. look for the cause (such as heavy periods or diet)\n3. recheck "
-                "your blood in about 3 months"
-            )
+    q, a = LAB_TESTS[test](r, loc, new, flawed)
     q = greeting(r) + q + signoff(r)
     return Scenario("lab results", q, opener(r, new) + a + closer(r, loc, new), flawed)
