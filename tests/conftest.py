@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -130,9 +130,22 @@ def password() -> str:
 
 def redis_url() -> str:
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    if broker.startswith("redis://"):
-        return broker
-    return os.environ.get("QUORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if not broker.startswith("redis://"):
+        broker = os.environ.get("QUORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return own_database(broker)
+
+
+def own_database(url: str) -> str:
+    """The Redis URL for this pytest-xdist worker: gw0 keeps the URL's database, gwN takes
+    the Nth after it. Two workers' tests each start a real Celery worker and flush its
+    queue; on one database they flushed and took each other's tasks (a job then waited
+    on a worker reading another test database)."""
+    number = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    if not number.isdigit() or number == "0":
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database + int(number)) % 16}"))
 
 
 @pytest.fixture
