@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from annotate.models import Judgment, Queue
 from quorum.celery import app
 
 REFRESH_LEADERBOARD = "evals.tasks.refresh_leaderboard"
+logger = logging.getLogger(__name__)
 
 
 def schedule_leaderboard_refresh(sender: type, queue: Queue, **kwargs: Any) -> bool:
@@ -21,5 +23,15 @@ def schedule_leaderboard_refresh(sender: type, queue: Queue, **kwargs: Any) -> b
     if every <= 0 or Judgment.objects.filter(queue=queue).count() % every != 0:
         return False
     queue_id = queue.pk
-    transaction.on_commit(lambda: app.tasks[REFRESH_LEADERBOARD].delay(queue_id))
+    transaction.on_commit(lambda: _send_refresh(queue_id))
     return True
+
+
+def _send_refresh(queue_id: int) -> None:
+    """Send by name: web processes never import the tasks modules (only workers discover
+    them). A broker error leaves it to the beat's ``refresh_stale_leaderboards``; the
+    reviewer's judgment is saved either way."""
+    try:
+        app.send_task(REFRESH_LEADERBOARD, args=[queue_id])
+    except Exception:  # noqa: BLE001 - any broker error: the beat refreshes it later
+        logger.warning("Could not send a leaderboard refresh for queue %s", queue_id)

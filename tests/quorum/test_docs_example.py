@@ -51,3 +51,12 @@ def test_the_guides_httpx_example_pushes_logs_and_pulls_a_parquet_export(
     table = pq.read_table(tmp_path / "judgments.parquet")
     assert table.num_rows == graded_queue.judgments.count() == 8
     assert (tmp_path / "manifest.json").exists() and (tmp_path / "README.md").exists()
+
+
+def test_the_guides_results_example_runs_as_written(graded_queue):
+    """The engineer guide's "Results, CSV and alerts" shell example, on a graded queue."""
+    text = GUIDE.read_text()
+    section = text[text.index("## Results, CSV and alerts") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "Queue.objects.get(pk=1)" in code
+    exec(code.replace("pk=1", f"pk={graded_queue.pk}"), {})  # noqa: S102 - our own docs

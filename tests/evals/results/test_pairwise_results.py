@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from unittest import mock
 
@@ -15,6 +17,7 @@ from django.urls import reverse
 from annotate.models import Assignment, Judgment, SwapCheck
 from annotate.pairwise import SWAP_CHECK_GAP, claim_pair, submit_pair
 from evals.models import Job, LeaderboardSnapshot
+from evals.results import hooks
 from evals.results import pairwise as pairwise_results
 from evals.results.tasks import refresh_leaderboard, refresh_stale_leaderboards
 from tests.annotate.pairwise_helpers import make_pairwise_queue
@@ -96,12 +99,32 @@ def test_every_nth_pairwise_judgment_enqueues_a_recompute_after_commit(
     settings.QUORUM_LEADERBOARD_EVERY = 2
     queue = make_pairwise_queue(workspace, cohorts=[clinicians], pairs=4)
     with (
-        mock.patch("evals.results.tasks.refresh_leaderboard.delay") as delay,
+        mock.patch("evals.results.hooks.app.send_task") as send,
         django_capture_on_commit_callbacks(execute=True),
     ):
         grade_all(queue, reviewer, ["a", "b", "tie"])
-    assert delay.call_args_list == [mock.call(queue.pk)]
-    json.dumps(delay.call_args.args)  # task arguments survive the JSON serializer
+    assert send.call_args_list == [mock.call(hooks.REFRESH_LEADERBOARD, args=[queue.pk])]
+    json.dumps(send.call_args.kwargs["args"])  # task arguments survive the JSON serializer
+    assert refresh_leaderboard.name == hooks.REFRESH_LEADERBOARD  # the worker's task
+
+
+def test_the_recompute_is_sent_by_name_from_a_process_that_never_imported_the_tasks():
+    """Web processes do not import tasks modules; looking the task up in the registry
+    there raised NotRegistered and answered 500 on every N-th pairwise judgment."""
+    script = (
+        "import sys, django; django.setup()\n"
+        "from unittest import mock\n"
+        "from evals.results import hooks\n"
+        "assert 'evals.results.tasks' not in sys.modules\n"
+        "with mock.patch.object(hooks.app, 'send_task') as send:\n"
+        "    hooks._send_refresh(7)\n"
+        "print(send.call_args_list)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "call('evals.tasks.refresh_leaderboard', args=[7])" in result.stdout
 
 
 def test_swap_consistency_is_reported_per_reviewer(workspace, clinicians, reviewer):
