@@ -229,7 +229,9 @@ def celery_worker_process(transactional_db, tmp_path, redis_client) -> Iterator[
     log = tmp_path / "worker.log"
     argv = worker_argv(pool="solo", hostname=f"test-{os.getpid()}@%h", extra=NO_PEERS)
     proc = start_worker(argv, env, log)
-    yield {"env": env, "broker": broker, "log": log, "process": proc}
+    # Senders in this process use the worker's broker (Celery reads CELERY_BROKER_URL first).
+    with celery_app_on(broker):
+        yield {"env": env, "broker": broker, "log": log, "process": proc}
     stop_worker(proc)
 
 
