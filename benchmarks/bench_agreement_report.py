@@ -92,6 +92,7 @@ def build(judgments: int, per_item: int, reviewers: int, seed: int):
 
 def run(size_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     _setup_django()
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     from django.db import connection
 
     from evals.results.agreement import criterion_specs, load_ratings, queue_report

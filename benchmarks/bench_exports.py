@@ -201,6 +201,7 @@ def parquet_baseline(parquet_file: Path, out: Path) -> float:
 def child(size: int, fmt: str, out_dir: str) -> None:
     """The worker: export once, print the export's time and this process's peak RSS."""
     setup_django()
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     from annotate.models import Workspace
     from evals.exports.pipeline import write_export
     from evals.exports.spec import parse_spec

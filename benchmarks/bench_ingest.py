@@ -136,6 +136,7 @@ def copy_baseline(path: Path) -> float:
 def child(database_url: str, path: str, source_name: str) -> None:
     """Run in a fresh process: ingest the file; print seconds, counts and peak memory."""
     setup_django(database_url)
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     from evals.ingest.uploads import ingest_file
     from evals.models import Source
 
@@ -215,6 +216,7 @@ class Worker:
 
 def _run_worker(path: Path, source_name: str, log: Path) -> dict:
     """Send the upload's job to a real worker; seconds until it succeeded, peak memory."""
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     from evals import jobs
     from evals.ingest.uploads import create_file_job
     from evals.models import Job, Source

@@ -23,6 +23,7 @@ def _setup() -> None:
 
 
 def _judge_throughput(items: int, latency_ms: int, concurrency: int) -> list[dict]:
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     from annotate.models import Criterion, CriterionKind
     from evals.judges.judge import Caller, JudgeConfig, RateLimiter, Subject, judge_item
     from evals.models import JudgeEndpoint
@@ -71,6 +72,7 @@ def _judge_throughput(items: int, latency_ms: int, concurrency: int) -> list[dic
 
 
 def _comparison(items: int) -> list[dict]:
+    # Imported here, after django.setup(): benchmarks also run as standalone scripts.
     import numpy as np
     import pandas as pd
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from annotate.assignment import claim_next
 from annotate.judging import edit_judgment, submit_judgment
 from annotate.models import AuditEvent
 from annotate.rubrics import create_rubric, publish
 from annotate.tokens import create_token, revoke_token
-from evals.exports.jobs import KIND, export_dir
+from evals.exports.jobs import KIND, export_dir, run_export_job, start_export
+from evals.exports.spec import parse_spec
 from evals.models import Job
 from tests.factories import good_answers, make_queue, make_token, standard_criteria
 
@@ -119,10 +121,6 @@ def test_alert_rule_deletion_is_audited(client, workspace, author, clinicians):
 
 
 def test_export_jobs_and_downloads_are_audited(client, workspace, engineer, clinicians):
-    from django.utils import timezone
-
-    from evals.exports.jobs import run_export_job, start_export
-    from evals.exports.spec import parse_spec
 
     queue = make_queue(workspace, cohorts=[clinicians], items=2)
     spec = parse_spec(workspace, shape="judgments", format="csv", snapshot_at=timezone.now())

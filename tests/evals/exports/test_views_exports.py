@@ -1,10 +1,14 @@
 import io
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 
+from annotate.models import Membership
 from evals.exports.jobs import run_export_job
+from evals.exports.spec import parse_spec
+from evals.exports.views import zip_export
 from evals.models import Job
 
 
@@ -158,11 +162,6 @@ def test_only_an_admin_may_export_reviewer_names(
 
 
 def test_the_same_snapshot_zips_to_the_same_bytes(workspace, engineer, graded_queue):
-    from datetime import UTC, datetime
-
-    from annotate.models import Membership
-    from evals.exports.spec import parse_spec
-    from evals.exports.views import zip_export
 
     membership = Membership.objects.get(user=engineer)
     spec = parse_spec(
